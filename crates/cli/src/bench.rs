@@ -1,0 +1,223 @@
+//! `healthpass bench`: throughput measured as ratios within one run.
+//!
+//! These machines are shared and their speed drifts, so every figure that matters is a ratio
+//! of two measurements taken in the same round: full verify against a raw ECDSA P-256 verify
+//! with the same library (ring), issuance against a raw signature, two threads against one.
+//! Rounds interleave the cases; the report gives the median ratio and its interquartile range.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use healthpass_codec::cose::CoseSign1;
+use healthpass_issue::Hc1Issuer;
+use healthpass_issue::pki::{SignerAlgorithm, TestPkiOptions, generate_test_pki};
+use healthpass_trust::{SignerCertificate, TrustStore};
+use jiff::{SignedDuration, Timestamp};
+use rayon::prelude::*;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Interleaved rounds.
+    #[arg(long, default_value_t = 15)]
+    rounds: usize,
+    /// Milliseconds per case per round.
+    #[arg(long, default_value_t = 150)]
+    millis: u64,
+}
+
+struct Fixture {
+    issuer: Hc1Issuer,
+    trust: TrustStore,
+    text: String,
+    tbs: Vec<u8>,
+    signature: Vec<u8>,
+    public_key: Vec<u8>,
+}
+
+fn fixture(algorithm: SignerAlgorithm, now: Timestamp) -> anyhow::Result<Fixture> {
+    let mut options = TestPkiOptions::new("XA", now - SignedDuration::from_hours(1));
+    options.algorithm = algorithm;
+    let pki = generate_test_pki(&options)?;
+    let key = healthpass_issue::SigningKey::from_pkcs8_pem(&pki.dsc_key_pem)?;
+    let signer = SignerCertificate::from_der(&pki.dsc_cert_der)?;
+    let issuer = Hc1Issuer::new(key, signer.clone())?;
+    let payload: serde_json::Value = serde_json::from_str(crate::demo::SAMPLE_PAYLOAD)?;
+    let text = issuer.issue(&payload, now, now + SignedDuration::from_hours(24 * 30))?;
+    let body = healthpass_codec::hc1::strip_prefix(&text)?;
+    let cose = healthpass_codec::zlib::inflate(&healthpass_codec::base45::decode(body)?, 1 << 16)?;
+    let message = CoseSign1::decode(&cose)?;
+    let public_key = match signer.public_key() {
+        healthpass_trust::PublicKey::EcP256(p) => p.clone(),
+        healthpass_trust::PublicKey::Rsa { pkcs1, .. } => pkcs1.clone(),
+        other => anyhow::bail!("unexpected key {other:?}"),
+    };
+    let mut trust = TrustStore::new();
+    trust.insert(signer);
+    Ok(Fixture {
+        tbs: message.to_be_signed(),
+        signature: message.signature.to_vec(),
+        issuer,
+        trust,
+        text,
+        public_key,
+    })
+}
+
+/// Runs `op` repeatedly for about `budget` and returns nanoseconds per call.
+fn time_per_op(budget: Duration, mut op: impl FnMut()) -> f64 {
+    // Calibrate: double the batch until it takes a measurable time.
+    let mut batch = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..batch {
+            op();
+        }
+        if start.elapsed() >= budget / 20 || batch >= 1 << 24 {
+            break;
+        }
+        batch *= 2;
+    }
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < budget {
+        for _ in 0..batch {
+            op();
+        }
+        calls += batch;
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
+}
+
+fn quartiles(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.25), at(0.5), at(0.75))
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; run `cargo run --release -p healthpass -- bench` for real figures"
+        );
+    }
+    let now = Timestamp::now();
+    let es = fixture(SignerAlgorithm::Es256, now)?;
+    let ps = fixture(SignerAlgorithm::Ps256, now)?;
+    // Warm up (schemas compile on first use).
+    for f in [&es, &ps] {
+        let report = healthpass_verify::verify(&f.text, now, &f.trust);
+        anyhow::ensure!(
+            report.verdict == healthpass_verify::Verdict::Green,
+            "fixture is not green: {:?}",
+            report.reasons
+        );
+    }
+    let batch_texts: Vec<&str> = std::iter::repeat_n(es.text.as_str(), 512).collect();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let all = rayon::ThreadPoolBuilder::new().num_threads(cores).build()?;
+    let budget = Duration::from_millis(args.millis);
+    let raw_es = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_FIXED,
+        &es.public_key,
+    );
+    let raw_ps = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PSS_2048_8192_SHA256,
+        &ps.public_key,
+    );
+    let es_key = healthpass_issue::SigningKey::from_pkcs8_pem(
+        &generate_test_pki(&TestPkiOptions::new("XA", now))?.dsc_key_pem,
+    )?;
+    let payload: serde_json::Value = serde_json::from_str(crate::demo::SAMPLE_PAYLOAD)?;
+    let later = now + SignedDuration::from_hours(24);
+
+    let names = [
+        "raw ES256 verify (ring)",
+        "full verify, HC1 ES256",
+        "raw PS256 verify (ring, RSA-2048)",
+        "full verify, HC1 PS256",
+        "raw ES256 sign (ring)",
+        "issue HC1 ES256",
+        "batch verify, 1 thread (per cert)",
+        "batch verify, all cores (per cert)",
+    ];
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    eprintln!(
+        "{} rounds of {} ms per case, {} cores",
+        args.rounds, args.millis, cores
+    );
+    for round in 0..args.rounds {
+        samples[0].push(time_per_op(budget, || {
+            black_box(raw_es.verify(black_box(&es.tbs), black_box(&es.signature))).ok();
+        }));
+        samples[1].push(time_per_op(budget, || {
+            black_box(healthpass_verify::verify(
+                black_box(&es.text),
+                now,
+                &es.trust,
+            ));
+        }));
+        samples[2].push(time_per_op(budget, || {
+            black_box(raw_ps.verify(black_box(&ps.tbs), black_box(&ps.signature))).ok();
+        }));
+        samples[3].push(time_per_op(budget, || {
+            black_box(healthpass_verify::verify(
+                black_box(&ps.text),
+                now,
+                &ps.trust,
+            ));
+        }));
+        samples[4].push(time_per_op(budget, || {
+            black_box(es_key.sign(black_box(&es.tbs))).ok();
+        }));
+        samples[5].push(time_per_op(budget, || {
+            black_box(es.issuer.issue(black_box(&payload), now, later)).ok();
+        }));
+        for (slot, pool) in [(6, &one), (7, &all)] {
+            let per_batch = time_per_op(budget, || {
+                pool.install(|| {
+                    batch_texts.par_iter().for_each(|t| {
+                        black_box(healthpass_verify::verify(t, now, &es.trust));
+                    })
+                })
+            });
+            samples[slot].push(per_batch / batch_texts.len() as f64);
+        }
+        eprint!("\rround {}/{}", round + 1, args.rounds);
+    }
+    eprintln!();
+    println!("{:<38} {:>12} {:>10}", "case", "ns/op", "ops/s");
+    for (name, s) in names.iter().zip(&samples) {
+        let (_, median, _) = quartiles(s.clone());
+        println!("{name:<38} {median:>12.0} {:>10.0}", 1e9 / median);
+    }
+    let ratio = |num: usize, den: usize| -> (f64, f64, f64) {
+        quartiles(
+            samples[num]
+                .iter()
+                .zip(&samples[den])
+                .map(|(n, d)| d / n)
+                .collect(),
+        )
+    };
+    println!("\nratios within each round (median, interquartile range):");
+    let lines = [
+        (
+            "full ES256 verify / raw ES256 verify, ops/s (target >= 0.9)",
+            ratio(1, 0),
+        ),
+        ("full PS256 verify / raw PS256 verify, ops/s", ratio(3, 2)),
+        ("full PS256 verify / raw ES256 verify, ops/s", ratio(3, 0)),
+        ("HC1 issuance / raw ES256 sign, ops/s", ratio(5, 4)),
+        (
+            "batch verify speed-up, all cores / 1 thread (target >= 1.8 on 2)",
+            ratio(7, 6),
+        ),
+    ];
+    for (label, (p25, median, p75)) in lines {
+        println!("  {label:<66} {median:.3}  [{p25:.3}-{p75:.3}]");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,109 @@
+//! Reading inputs: files, stdin, trust stores and times, with errors that say what to do.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use healthpass_trust::TrustStore;
+use jiff::Timestamp;
+
+/// Where trust material is looked for when no `--trust` is given.
+pub const DEFAULT_TRUST_DIR: &str = "data/trust";
+
+/// Reads a whole file, naming it in the error.
+pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Reads a whole file as UTF-8 text.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    String::from_utf8(read_file(path)?)
+        .with_context(|| format!("{} is not UTF-8 text", path.display()))
+}
+
+/// The QR text named by a command-line INPUT: the text itself, `@FILE`, or `-` for stdin.
+pub fn qr_text(input: &str) -> anyhow::Result<String> {
+    let text = if input == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        text
+    } else if let Some(path) = input.strip_prefix('@') {
+        read_text(Path::new(path))?
+    } else {
+        input.to_owned()
+    };
+    Ok(text.trim().to_owned())
+}
+
+/// Loads `--trust` paths, or `data/trust` if none is given and it exists.
+pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<TrustStore> {
+    let mut store = TrustStore::new();
+    let default = [PathBuf::from(DEFAULT_TRUST_DIR)];
+    let paths = if paths.is_empty() && default[0].is_dir() {
+        &default[..]
+    } else {
+        paths
+    };
+    for path in paths {
+        store.load_path(path)?;
+    }
+    if store.is_empty() {
+        eprintln!(
+            "warning: no trusted signer certificates loaded; every certificate will be red \
+             (pass --trust FILE_OR_DIR, or run `healthpass demo` to make a test PKI in {DEFAULT_TRUST_DIR})"
+        );
+    }
+    Ok(store)
+}
+
+/// Parses `--at` (RFC 3339; a missing offset means UTC), or returns the current time.
+pub fn time_or_now(at: Option<&str>) -> anyhow::Result<Timestamp> {
+    match at {
+        None => Ok(Timestamp::now()),
+        Some(text) => match healthpass_codec::dcc::parse_lenient_timestamp(text) {
+            Some(ts) => Ok(ts),
+            None => {
+                bail!("--at {text:?} is not an RFC 3339 time; write it like 2026-11-27T09:30:00Z")
+            }
+        },
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so that a
+/// failure never leaves a partial file behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}", path.display())
+    })
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal). `total` is in bytes or
+/// items; `None` shows a spinner.
+pub fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {percent}% ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        ),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.with_message(what.to_owned())
+}

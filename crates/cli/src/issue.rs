@@ -1,0 +1,166 @@
+//! `healthpass issue`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use healthpass_issue::{Hc1Issuer, SigningKey};
+use healthpass_trust::{SignerCertificate, TrustStore};
+use jiff::{SignedDuration, Timestamp};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::input;
+
+#[derive(Subcommand)]
+pub enum IssueCommand {
+    /// Sign an EU DCC payload (JSON) and print the HC1: text.
+    Hc1(Hc1Args),
+}
+
+#[derive(Args)]
+pub struct Hc1Args {
+    /// The document signer's private key (PKCS#8 PEM; EC P-256 signs ES256, RSA signs PS256).
+    #[arg(long, value_name = "KEY.pem")]
+    key: PathBuf,
+    /// The document signer's certificate (PEM or DER).
+    #[arg(long, value_name = "CERT.pem")]
+    cert: PathBuf,
+    /// Days the certificate stays valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    valid_days: u32,
+    /// Also write the QR code as a PNG image.
+    #[arg(long, value_name = "FILE", conflicts_with = "batch")]
+    png: Option<PathBuf>,
+    /// Also write the QR code as an SVG image.
+    #[arg(long, value_name = "FILE", conflicts_with = "batch")]
+    svg: Option<PathBuf>,
+    /// Issue one certificate per line of a JSON Lines file, using every core.
+    #[arg(
+        long,
+        value_name = "IN.jsonl",
+        requires = "out",
+        conflicts_with = "payload"
+    )]
+    batch: Option<PathBuf>,
+    /// With --batch: where to write the HC1 texts, one per input line.
+    #[arg(long, value_name = "OUT.txt")]
+    out: Option<PathBuf>,
+    /// Threads for --batch (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// The payload (a DCC as JSON); `-` for stdin.
+    #[arg(required_unless_present = "batch")]
+    payload: Option<String>,
+}
+
+pub fn run(cmd: IssueCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        IssueCommand::Hc1(args) => hc1(args),
+    }
+}
+
+/// Loads a key and its signer certificate.
+pub fn load_issuer(key: &Path, cert: &Path) -> anyhow::Result<Hc1Issuer> {
+    let key = SigningKey::from_pkcs8_pem(&input::read_text(key)?)
+        .with_context(|| format!("{}", key.display()))?;
+    let ders = TrustStore::parse_certificates(&input::read_file(cert)?);
+    let der = ders.first().with_context(|| {
+        format!(
+            "{}: no certificate found (expected PEM or DER)",
+            cert.display()
+        )
+    })?;
+    let signer = SignerCertificate::from_der(der).with_context(|| format!("{}", cert.display()))?;
+    Ok(Hc1Issuer::new(key, signer)?)
+}
+
+/// Checks a payload against its DCC schema before it is signed: an issuer must never sign
+/// what verifiers will reject.
+fn checked_payload(text: &str, what: &str) -> anyhow::Result<Value> {
+    let payload: Value =
+        serde_json::from_str(text).with_context(|| format!("{what} is not valid JSON"))?;
+    let (version, problems, _) = healthpass_verify::schema::check_dcc(&payload, 5);
+    if !problems.is_empty() {
+        bail!(
+            "{what} does not conform to DCC schema {version}: {}",
+            problems.join("; ")
+        );
+    }
+    Ok(payload)
+}
+
+fn hc1(args: Hc1Args) -> anyhow::Result<ExitCode> {
+    let issuer = load_issuer(&args.key, &args.cert)?;
+    let issued_at = Timestamp::now();
+    let expires_at = issued_at
+        .checked_add(SignedDuration::from_hours(24 * i64::from(args.valid_days)))
+        .context("--valid-days is too large")?;
+    if let Some(batch) = &args.batch {
+        let out = args.out.as_deref().context("--batch needs --out")?;
+        return issue_batch(&issuer, batch, out, args.threads, issued_at, expires_at);
+    }
+    let source = args.payload.as_deref().unwrap_or("-");
+    let text = if source == "-" {
+        input::qr_text("-")?
+    } else {
+        input::read_text(Path::new(source))?
+    };
+    let payload = checked_payload(&text, source)?;
+    let hc1 = issuer.issue(&payload, issued_at, expires_at)?;
+    if let Some(path) = &args.png {
+        input::write_atomic(path, &healthpass_issue::qr::png(&hc1, 4)?)?;
+    }
+    if let Some(path) = &args.svg {
+        input::write_atomic(path, healthpass_issue::qr::svg(&hc1)?.as_bytes())?;
+    }
+    println!("{hc1}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn issue_batch(
+    issuer: &Hc1Issuer,
+    batch: &Path,
+    out: &Path,
+    threads: Option<usize>,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+) -> anyhow::Result<ExitCode> {
+    let file =
+        std::fs::File::open(batch).with_context(|| format!("cannot read {}", batch.display()))?;
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read {}", batch.display()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let progress = input::progress_bar(Some(lines.len() as u64), "issuing");
+    let results: Vec<anyhow::Result<String>> = pool.install(|| {
+        lines
+            .par_iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let what = format!("{} line {}", batch.display(), i + 1);
+                let payload = checked_payload(line, &what)?;
+                let text = issuer
+                    .issue(&payload, issued_at, expires_at)
+                    .with_context(|| what.clone())?;
+                progress.inc(1);
+                Ok(text)
+            })
+            .collect()
+    });
+    progress.finish_and_clear();
+    let mut buffer = Vec::with_capacity(lines.len() * 600);
+    for result in results {
+        // The first failure stops the batch before anything is written: no partial output.
+        writeln!(buffer, "{}", result?)?;
+    }
+    input::write_atomic(out, &buffer)?;
+    eprintln!("issued {} certificates to {}", lines.len(), out.display());
+    Ok(ExitCode::SUCCESS)
+}

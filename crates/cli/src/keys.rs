@@ -1,0 +1,105 @@
+//! `healthpass keys`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, Subcommand, ValueEnum};
+use healthpass_issue::pki::{self, SignerAlgorithm, TestPkiOptions};
+
+use crate::input;
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make a TEST PKI (a CSCA and a DSC with the HCERT key usages). Never use it in production.
+    TestPki(TestPkiArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Alg {
+    /// ECDSA P-256 (HCERT's primary algorithm).
+    Es256,
+    /// RSASSA-PSS with RSA-2048.
+    Ps256,
+}
+
+#[derive(Args)]
+pub struct TestPkiArgs {
+    /// Country code (ISO 3166-1 alpha-2) put in both certificates.
+    #[arg(long, value_name = "CC")]
+    country: String,
+    /// Folder to write csca.crt.pem, csca.key.pem, dsc.crt.pem and dsc.key.pem into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The DSC's signature algorithm.
+    #[arg(long, value_enum, default_value = "es256")]
+    alg: Alg,
+    /// Days the DSC is valid (the CSCA twice as long).
+    #[arg(long, value_name = "N", default_value_t = 730)]
+    days: i64,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+pub const FILES: [&str; 4] = ["csca.crt.pem", "csca.key.pem", "dsc.crt.pem", "dsc.key.pem"];
+
+pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeysCommand::TestPki(args) => test_pki(args),
+    }
+}
+
+fn test_pki(args: TestPkiArgs) -> anyhow::Result<ExitCode> {
+    write_test_pki(
+        &args.out,
+        &args.country.to_ascii_uppercase(),
+        args.alg,
+        args.days,
+        args.force,
+    )?;
+    println!(
+        "Wrote a TEST PKI for {} to {}:\n  {}\n\
+         These keys are for testing only. They were made on this machine, are stored unencrypted,\n\
+         and no one else trusts them: never sign real certificates with them.",
+        args.country.to_ascii_uppercase(),
+        args.out.display(),
+        FILES.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the four PEM files of a fresh test PKI into `dir`.
+pub fn write_test_pki(
+    dir: &std::path::Path,
+    country: &str,
+    alg: Alg,
+    days: i64,
+    force: bool,
+) -> anyhow::Result<()> {
+    if !force && let Some(existing) = FILES.iter().map(|f| dir.join(f)).find(|p| p.exists()) {
+        bail!(
+            "{} already exists; pass --force to replace the test PKI",
+            existing.display()
+        );
+    }
+    // Start an hour back, so a verifier whose clock is a little behind still accepts the DSC.
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let mut options = TestPkiOptions::new(country, start);
+    options.dsc_days = days;
+    options.algorithm = match alg {
+        Alg::Es256 => SignerAlgorithm::Es256,
+        Alg::Ps256 => SignerAlgorithm::Ps256,
+    };
+    let pki = pki::generate_test_pki(&options)?;
+    let contents = [
+        &pki.csca_cert_pem,
+        &pki.csca_key_pem,
+        &pki.dsc_cert_pem,
+        &pki.dsc_key_pem,
+    ];
+    for (name, content) in FILES.iter().zip(contents) {
+        input::write_atomic(&dir.join(name), content.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `healthpass`: verify, issue and scan health certificates.
+//!
+//! This binary is glue: it parses flags, reads files, reads the clock, calls the library
+//! crates and prints. Exit status: 0 green (or success), 1 yellow or red (or nothing found),
+//! 2 usage or I/O error.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod demo;
+mod input;
+mod issue;
+mod keys;
+mod render;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for a usage or I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "healthpass",
+    version,
+    about = "Verify, issue and scan digital health certificates (EU DCC / HC1)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify QR texts: prints a verdict (green/yellow/red) with its reasons.
+    Verify(verify::VerifyArgs),
+    /// Issue certificates.
+    #[command(subcommand)]
+    Issue(issue::IssueCommand),
+    /// Manage keys and certificates.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Read the QR text from a PNG or JPEG image.
+    Scan {
+        /// The image file.
+        image: PathBuf,
+    },
+    /// Run the whole path on a test PKI under ./data: make keys, issue, draw, scan, verify.
+    Demo(demo::DemoArgs),
+    /// Measure verification and issuance speed against the raw signature operations.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(args) => verify::run(args),
+        Command::Issue(cmd) => issue::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Scan { image } => scan(&image),
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn scan(image: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let bytes = input::read_file(image)?;
+    match healthpass_scan::scan_image(&bytes) {
+        Ok(text) => {
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(healthpass_scan::ScanError::NoCode) => {
+            eprintln!(
+                "{}: {}",
+                image.display(),
+                healthpass_scan::ScanError::NoCode
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(err) => Err(anyhow::anyhow!("{}: {err}", image.display())),
+    }
+}

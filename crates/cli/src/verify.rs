@@ -1,0 +1,128 @@
+//! `healthpass verify`.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use healthpass_verify::{Verdict, VerificationReport};
+use rayon::prelude::*;
+
+use crate::input;
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A signer certificate (PEM, DER or Base64 DER) or a folder of them; repeatable.
+    /// Default: data/trust, if it exists.
+    #[arg(long = "trust", value_name = "PATH")]
+    trust: Vec<PathBuf>,
+    /// Check validity at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Show every check, the signer and the full payload (default: verdict, name, date of birth).
+    #[arg(long)]
+    details: bool,
+    /// Verify one QR text per line of FILE (`-` for stdin); writes one JSON report per line, in
+    /// input order.
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    batch: Option<String>,
+    /// Threads for --batch (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// The QR text, `@FILE` to read it from a file, or `-` for stdin.
+    #[arg(required_unless_present = "batch")]
+    input: Option<String>,
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let trust = input::trust_store(&args.trust)?;
+    let now = input::time_or_now(args.at.as_deref())?;
+    if let Some(batch) = &args.batch {
+        return run_batch(batch, args.threads, now, &trust);
+    }
+    let text = input::qr_text(args.input.as_deref().unwrap_or("-"))?;
+    let report = healthpass_verify::verify(&text, now, &trust);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::render::human(&report, args.details));
+    }
+    Ok(exit_code(&report))
+}
+
+fn exit_code(report: &VerificationReport) -> ExitCode {
+    if report.verdict == Verdict::Green {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Lines verified per parallel chunk: large enough to keep every core busy, small enough to
+/// stream a file of any size with bounded memory.
+const CHUNK_LINES: usize = 4096;
+
+fn run_batch(
+    source: &str,
+    threads: Option<usize>,
+    now: jiff::Timestamp,
+    trust: &healthpass_trust::TrustStore,
+) -> anyhow::Result<ExitCode> {
+    let reader: Box<dyn BufRead> = if source == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(source).with_context(|| format!("cannot read {source}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let total = if source == "-" {
+        None
+    } else {
+        std::fs::metadata(source).ok().map(|m| m.len())
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let progress = crate::input::progress_bar(total, "verifying");
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut all_green = true;
+    let mut lines = reader.lines();
+    let mut line_no = 0usize;
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK_LINES);
+        for line in lines.by_ref().take(CHUNK_LINES) {
+            line_no += 1;
+            chunk.push(line.with_context(|| format!("cannot read line {line_no} of {source}"))?);
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let reports: Vec<(bool, String)> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|line| {
+                    let report = healthpass_verify::verify(line.trim(), now, trust);
+                    let json = serde_json::to_string(&report)
+                        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                    (report.verdict == Verdict::Green, json)
+                })
+                .collect()
+        });
+        for (green, json) in &reports {
+            all_green &= green;
+            writeln!(out, "{json}").context("cannot write to standard output")?;
+        }
+        progress.inc(chunk.iter().map(|l| l.len() as u64 + 1).sum());
+    }
+    out.flush().context("cannot write to standard output")?;
+    progress.finish_and_clear();
+    Ok(if all_green {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,292 @@
+//! CWT claims (RFC 8392) as HCERT uses them: `iss` (1), `exp` (4), `iat` (6) and the health
+//! certificate container `hcert` (-260), whose key 1 holds the EU DCC payload.
+
+use crate::cbor::{self, CborError, Ctx, Label};
+use minicbor::Decoder;
+use minicbor::data::Type;
+use serde_json::Value;
+use thiserror::Error;
+
+/// Claim key of the issuer.
+pub const CLAIM_ISS: i64 = 1;
+/// Claim key of the expiry time.
+pub const CLAIM_EXP: i64 = 4;
+/// Claim key of the issue time.
+pub const CLAIM_IAT: i64 = 6;
+/// Claim key of the HCERT container.
+pub const CLAIM_HCERT: i64 = -260;
+/// Key of the EU DCC payload inside the HCERT container (`eu_dcc_v1`).
+pub const HCERT_EU_DCC_V1: i64 = 1;
+
+/// The claims of an HCERT CWT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HcertClaims<'a> {
+    /// Issuing country (ISO 3166-1 alpha-2), optional.
+    pub issuer: Option<&'a str>,
+    /// Issued at, seconds since the epoch (floats truncated).
+    pub issued_at: Option<i64>,
+    /// Expires at, seconds since the epoch (floats truncated).
+    pub expires_at: Option<i64>,
+    /// The EU DCC payload (`-260 → 1`) as JSON.
+    pub dcc: Value,
+}
+
+/// Why a CWT payload is not a valid HCERT claim set.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CwtError {
+    /// Not well-formed CBOR, or a value of the wrong type.
+    #[error(transparent)]
+    Cbor(#[from] CborError),
+    /// The claims are not a CBOR map.
+    #[error("the CWT claims must be a CBOR map")]
+    NotAMap,
+    /// A claim appears twice.
+    #[error("claim {claim} appears twice")]
+    DuplicateClaim {
+        /// The claim key.
+        claim: String,
+    },
+    /// There is no `-260 → 1` health certificate.
+    #[error("the CWT has no EU DCC payload (claim -260, key 1)")]
+    MissingHcert,
+    /// The DCC payload is not a map.
+    #[error("the EU DCC payload must be a map")]
+    HcertNotAMap,
+    /// Bytes follow the claims map.
+    #[error("{extra} bytes follow the CWT claims")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
+}
+
+impl<'a> HcertClaims<'a> {
+    /// Decodes the payload of an HCERT COSE message.
+    pub fn decode(payload: &'a [u8]) -> Result<Self, CwtError> {
+        let mut d = Decoder::new(payload);
+        let len = match d.datatype().ctx(&d)? {
+            Type::Map | Type::MapIndef => d.map().ctx(&d)?,
+            _ => return Err(CwtError::NotAMap),
+        };
+        let mut issuer = None;
+        let mut issued_at = None;
+        let mut expires_at = None;
+        let mut dcc = None;
+        let mut seen: Vec<Label<'a>> = Vec::new();
+        let mut duplicate = None;
+        cbor::for_each_entry(&mut d, len, |d| {
+            let key = cbor::label(d)?;
+            if seen.contains(&key) {
+                duplicate.get_or_insert_with(|| key.to_string());
+            }
+            match key {
+                Label::Int(CLAIM_ISS) => {
+                    let at = d.position();
+                    match d.datatype().ctx(d)? {
+                        Type::String => issuer = Some(d.str().ctx(d)?),
+                        Type::Null | Type::Undefined => cbor::skip(d)?,
+                        other => {
+                            return Err(CborError::at(
+                                at,
+                                format!("claim iss must be text, found {other}"),
+                            ));
+                        }
+                    }
+                }
+                Label::Int(CLAIM_EXP) => expires_at = Some(cbor::numeric_date(d)?),
+                Label::Int(CLAIM_IAT) => issued_at = Some(cbor::numeric_date(d)?),
+                Label::Int(CLAIM_HCERT) => dcc = read_hcert(d)?,
+                _ => cbor::skip(d)?,
+            }
+            seen.push(key);
+            Ok(())
+        })?;
+        if let Some(claim) = duplicate {
+            return Err(CwtError::DuplicateClaim { claim });
+        }
+        cbor::expect_end(&d).map_err(|extra| CwtError::TrailingBytes { extra })?;
+        let dcc = dcc.ok_or(CwtError::MissingHcert)?;
+        if !dcc.is_object() {
+            return Err(CwtError::HcertNotAMap);
+        }
+        Ok(Self {
+            issuer,
+            issued_at,
+            expires_at,
+            dcc,
+        })
+    }
+}
+
+/// Reads the `-260` container and returns its key-1 entry as JSON.
+fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
+    let at = d.position();
+    let len = match d.datatype().ctx(d)? {
+        Type::Map | Type::MapIndef => d.map().ctx(d)?,
+        other => {
+            return Err(CborError::at(
+                at,
+                format!("claim -260 must be a map, found {other}"),
+            ));
+        }
+    };
+    let mut dcc = None;
+    let mut seen = Vec::new();
+    cbor::for_each_entry(d, len, |d| {
+        let key_at = d.position();
+        let key = cbor::label(d)?;
+        if seen.contains(&key) {
+            return Err(CborError::at(
+                key_at,
+                format!("key {key} appears twice in claim -260"),
+            ));
+        }
+        if key == Label::Int(HCERT_EU_DCC_V1) {
+            dcc = cbor::to_json(d, 1)?;
+        } else {
+            cbor::skip(d)?;
+        }
+        seen.push(key);
+        Ok(())
+    })?;
+    Ok(dcc)
+}
+
+/// Encodes HCERT claims: `{1: iss, 4: exp, 6: iat, -260: {1: dcc}}` with definite lengths.
+/// The DCC must be a JSON object; date-times are written as plain text strings.
+pub fn encode_hcert_claims(
+    issuer: Option<&str>,
+    issued_at: i64,
+    expires_at: i64,
+    dcc: &Value,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    crate::cose::push_header(&mut out, 5, 3 + u64::from(issuer.is_some()));
+    if let Some(iss) = issuer {
+        crate::cose::push_int(&mut out, CLAIM_ISS);
+        push_text(&mut out, iss);
+    }
+    crate::cose::push_int(&mut out, CLAIM_EXP);
+    crate::cose::push_int(&mut out, expires_at);
+    crate::cose::push_int(&mut out, CLAIM_IAT);
+    crate::cose::push_int(&mut out, issued_at);
+    crate::cose::push_int(&mut out, CLAIM_HCERT);
+    crate::cose::push_header(&mut out, 5, 1);
+    crate::cose::push_int(&mut out, HCERT_EU_DCC_V1);
+    push_json(&mut out, dcc);
+    out
+}
+
+fn push_text(out: &mut Vec<u8>, s: &str) {
+    crate::cose::push_header(out, 3, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Encodes JSON as CBOR (integers as integers, other numbers as 64-bit floats).
+fn push_json(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.push(0xF6),
+        Value::Bool(false) => out.push(0xF4),
+        Value::Bool(true) => out.push(0xF5),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                crate::cose::push_header(out, 0, u);
+            } else if let Some(i) = n.as_i64() {
+                crate::cose::push_int(out, i);
+            } else {
+                out.push(0xFB);
+                out.extend_from_slice(&n.as_f64().unwrap_or_default().to_be_bytes());
+            }
+        }
+        Value::String(s) => push_text(out, s),
+        Value::Array(items) => {
+            crate::cose::push_header(out, 4, items.len() as u64);
+            items.iter().for_each(|item| push_json(out, item));
+        }
+        Value::Object(map) => {
+            crate::cose::push_header(out, 5, map.len() as u64);
+            for (k, v) in map {
+                push_text(out, k);
+                push_json(out, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trip() {
+        let dcc = json!({"ver": "1.3.0", "nam": {"fnt": "MUSTER"}, "dob": "1990", "v": [{"dn": 1, "x": 1.5}]});
+        let bytes = encode_hcert_claims(Some("AT"), 1_600_000_000, 1_700_000_000, &dcc);
+        let claims = HcertClaims::decode(&bytes).unwrap();
+        assert_eq!(claims.issuer, Some("AT"));
+        assert_eq!(claims.issued_at, Some(1_600_000_000));
+        assert_eq!(claims.expires_at, Some(1_700_000_000));
+        assert_eq!(claims.dcc, dcc);
+    }
+
+    #[test]
+    fn float_dates_nulls_and_tag0() {
+        // {6: 1620000000.5 (f64), 4: 1.7e9 (f32 is too small, use f64), -260: {1: {"a": null, "t": 0("2021-05-01T10:00:00Z"), "u": undefined}}}
+        let mut b = vec![0xA3, 0x06, 0xFB];
+        b.extend_from_slice(&1_620_000_000.5f64.to_be_bytes());
+        b.extend_from_slice(&[0x04, 0xFB]);
+        b.extend_from_slice(&1_700_000_000.0f64.to_be_bytes());
+        b.extend_from_slice(&[
+            0x39, 0x01, 0x03, 0xA1, 0x01, 0xA3, 0x61, b'a', 0xF6, 0x61, b't', 0xC0, 0x74,
+        ]);
+        b.extend_from_slice(b"2021-05-01T10:00:00Z");
+        b.extend_from_slice(&[0x61, b'u', 0xF7]);
+        let claims = HcertClaims::decode(&b).unwrap();
+        assert_eq!(claims.issued_at, Some(1_620_000_000));
+        assert_eq!(claims.expires_at, Some(1_700_000_000));
+        assert_eq!(claims.dcc, json!({"t": "2021-05-01T10:00:00Z"}));
+    }
+
+    #[test]
+    fn strictness() {
+        // Duplicate iat.
+        assert_eq!(
+            HcertClaims::decode(&[0xA2, 0x06, 0x01, 0x06, 0x02]),
+            Err(CwtError::DuplicateClaim { claim: "6".into() })
+        );
+        // No hcert.
+        assert_eq!(
+            HcertClaims::decode(&[0xA1, 0x06, 0x01]),
+            Err(CwtError::MissingHcert)
+        );
+        // Not a map.
+        assert_eq!(HcertClaims::decode(&[0x80]), Err(CwtError::NotAMap));
+        // Duplicate key inside the DCC.
+        let dup = [
+            0xA1, 0x39, 0x01, 0x03, 0xA1, 0x01, 0xA2, 0x61, b'a', 0x01, 0x61, b'a', 0x02,
+        ];
+        assert!(matches!(HcertClaims::decode(&dup), Err(CwtError::Cbor(_))));
+        // Byte string inside the DCC.
+        let bytes = [
+            0xA1, 0x39, 0x01, 0x03, 0xA1, 0x01, 0xA1, 0x61, b'a', 0x41, 0x00,
+        ];
+        assert!(matches!(
+            HcertClaims::decode(&bytes),
+            Err(CwtError::Cbor(_))
+        ));
+        // Trailing byte.
+        let ok = encode_hcert_claims(None, 1, 2, &json!({}));
+        let mut trailing = ok.clone();
+        trailing.push(0x00);
+        assert_eq!(
+            HcertClaims::decode(&trailing),
+            Err(CwtError::TrailingBytes { extra: 1 })
+        );
+        // Deep nesting is refused, not a stack overflow.
+        let mut deep = vec![0xA1, 0x39, 0x01, 0x03, 0xA1, 0x01];
+        deep.extend(std::iter::repeat_n(0x81, 100_000));
+        deep.push(0x00);
+        assert!(matches!(HcertClaims::decode(&deep), Err(CwtError::Cbor(_))));
+    }
+}

@@ -1,0 +1,177 @@
+//! zlib (RFC 1950) with a hard cap on the inflated size.
+//!
+//! A QR code carries at most a few kilobytes, but a few kilobytes of deflate can expand to
+//! gigabytes. [`inflate`] stops at `limit` bytes and reports [`InflateError::TooLarge`]
+//! instead of allocating more.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use thiserror::Error;
+
+/// The default output cap: 64 KiB, over 50 times the largest certificate in the EU corpus.
+pub const DEFAULT_INFLATE_LIMIT: usize = 64 * 1024;
+
+/// Why bytes could not be inflated.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InflateError {
+    /// The first two bytes are not a zlib header (for example an uncompressed COSE message).
+    #[error("not zlib data: the header bytes {header:02x?} are not a valid zlib header")]
+    NotZlib {
+        /// The first (up to) two bytes.
+        header: Vec<u8>,
+    },
+    /// The deflate stream is corrupt.
+    #[error("corrupt zlib stream: {detail}")]
+    Corrupt {
+        /// What the inflater reported.
+        detail: String,
+    },
+    /// The stream ends before its end marker.
+    #[error("the zlib stream is truncated")]
+    Truncated,
+    /// Bytes follow the end of the zlib stream.
+    #[error("{extra} bytes follow the end of the zlib stream")]
+    TrailingData {
+        /// How many.
+        extra: usize,
+    },
+    /// Inflating would exceed the output cap.
+    #[error("the inflated data exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The cap that was hit.
+        limit: usize,
+    },
+}
+
+/// Checks the two-byte zlib header of RFC 1950 section 2.2 (deflate method, checksum).
+fn is_zlib_header(data: &[u8]) -> bool {
+    match data {
+        [cmf, flg, ..] => {
+            cmf & 0x0F == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
+}
+
+/// Inflates a complete zlib stream, producing at most `limit` bytes.
+pub fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
+    if !is_zlib_header(data) {
+        return Err(InflateError::NotZlib {
+            header: data.iter().take(2).copied().collect(),
+        });
+    }
+    let mut inflater = Decompress::new(true);
+    // Certificates compress about 1.3:1; start a little above that to avoid regrowth.
+    let mut out = Vec::with_capacity((data.len() * 2).min(limit));
+    loop {
+        let consumed = inflater.total_in() as usize;
+        let status = inflater
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .map_err(|e| InflateError::Corrupt {
+                detail: e.to_string(),
+            })?;
+        match status {
+            Status::StreamEnd => break,
+            Status::Ok | Status::BufError => {
+                let consumed_now = inflater.total_in() as usize;
+                if out.len() < out.capacity() && consumed_now == data.len() {
+                    // Room left and all input used, yet no end marker.
+                    return Err(InflateError::Truncated);
+                }
+                if out.len() >= limit {
+                    return Err(InflateError::TooLarge { limit });
+                }
+                let grow = out.capacity().max(256).min(limit - out.len());
+                out.reserve_exact(grow);
+            }
+        }
+    }
+    if out.len() > limit {
+        return Err(InflateError::TooLarge { limit });
+    }
+    let consumed = inflater.total_in() as usize;
+    if consumed != data.len() {
+        return Err(InflateError::TrailingData {
+            extra: data.len() - consumed,
+        });
+    }
+    Ok(out)
+}
+
+/// Compresses `data` as a zlib stream at the best compression level (QR space is precious).
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut deflater = Compress::new(Compression::best(), true);
+    let mut out = Vec::with_capacity(data.len() + 64);
+    loop {
+        let consumed = deflater.total_in() as usize;
+        // Compressing into a Vec can only fail on a stream-state bug, which cannot happen here:
+        // a fresh compressor fed with Finish until StreamEnd.
+        let status = deflater
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+            .unwrap_or(Status::BufError);
+        if status == Status::StreamEnd {
+            return out;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let data = b"the quick brown fox jumps over the lazy dog".repeat(20);
+        let packed = deflate(&data);
+        assert!(packed.len() < data.len());
+        assert_eq!(inflate(&packed, DEFAULT_INFLATE_LIMIT).unwrap(), data);
+    }
+
+    #[test]
+    fn bomb_is_capped() {
+        let zeros = vec![0u8; 10 * 1024 * 1024];
+        let bomb = deflate(&zeros);
+        assert!(bomb.len() < 20_000, "10 MiB of zeros packs small");
+        assert_eq!(
+            inflate(&bomb, DEFAULT_INFLATE_LIMIT),
+            Err(InflateError::TooLarge {
+                limit: DEFAULT_INFLATE_LIMIT
+            })
+        );
+        // Exactly at the limit is fine.
+        let exact = deflate(&zeros[..1000]);
+        assert_eq!(inflate(&exact, 1000).unwrap().len(), 1000);
+        assert_eq!(
+            inflate(&exact, 999),
+            Err(InflateError::TooLarge { limit: 999 })
+        );
+    }
+
+    #[test]
+    fn rejects_non_zlib_truncated_and_trailing() {
+        // An uncompressed COSE_Sign1 (common/Z2 in the EU test data).
+        assert!(matches!(
+            inflate(&[0xD2, 0x84, 0x4D], 100),
+            Err(InflateError::NotZlib { .. })
+        ));
+        assert!(matches!(
+            inflate(&[], 100),
+            Err(InflateError::NotZlib { .. })
+        ));
+        let packed = deflate(b"hello hello hello");
+        assert_eq!(
+            inflate(&packed[..packed.len() - 3], 100),
+            Err(InflateError::Truncated)
+        );
+        let mut extra = packed.clone();
+        extra.extend_from_slice(b"xy");
+        assert_eq!(
+            inflate(&extra, 100),
+            Err(InflateError::TrailingData { extra: 2 })
+        );
+        let mut corrupt = packed;
+        corrupt[4] ^= 0xFF;
+        assert!(inflate(&corrupt, 100).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+use base64::Engine;
+use healthpass_codec::cose::Algorithm;
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use thiserror::Error;
+
+/// A private key that signs certificates: ES256 (EC P-256) or PS256 (RSA).
+pub struct SigningKey {
+    inner: Inner,
+    rng: SystemRandom,
+}
+
+enum Inner {
+    Es256(EcdsaKeyPair),
+    Ps256(RsaKeyPair),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        write!(f, "SigningKey({})", self.algorithm())
+    }
+}
+
+/// Why a private key could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// No `PRIVATE KEY` PEM block, or bad Base64 inside it.
+    #[error(
+        "no PKCS#8 private key found; expected a \"-----BEGIN PRIVATE KEY-----\" block \
+         (convert SEC1 or PKCS#1 keys with `openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pem`)"
+    )]
+    NotPkcs8Pem,
+    /// A PKCS#8 key that is neither EC P-256 nor RSA (2048 to 8192 bits).
+    #[error("the key is not an EC P-256 or RSA (2048-8192 bit) PKCS#8 private key: {detail}")]
+    Unsupported {
+        /// What ring reported.
+        detail: String,
+    },
+    /// Signing failed (an internal error of the crypto library).
+    #[error("signing failed")]
+    Signing,
+}
+
+impl SigningKey {
+    /// Reads a PKCS#8 private key from PEM.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
+        const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+        const END: &str = "-----END PRIVATE KEY-----";
+        let start = pem.find(BEGIN).ok_or(KeyError::NotPkcs8Pem)? + BEGIN.len();
+        let end = pem[start..].find(END).ok_or(KeyError::NotPkcs8Pem)? + start;
+        let body: String = pem[start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| KeyError::NotPkcs8Pem)?;
+        Self::from_pkcs8_der(&der)
+    }
+
+    /// Reads a PKCS#8 private key from DER.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
+        let rng = SystemRandom::new();
+        let inner = match EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            der,
+            &rng,
+        ) {
+            Ok(key) => Inner::Es256(key),
+            Err(ec_err) => match RsaKeyPair::from_pkcs8(der) {
+                Ok(key) => Inner::Ps256(key),
+                Err(rsa_err) => {
+                    return Err(KeyError::Unsupported {
+                        detail: format!("as EC: {ec_err}; as RSA: {rsa_err}"),
+                    });
+                }
+            },
+        };
+        Ok(Self { inner, rng })
+    }
+
+    /// The COSE algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.inner {
+            Inner::Es256(_) => Algorithm::Es256,
+            Inner::Ps256(_) => Algorithm::Ps256,
+        }
+    }
+
+    /// The public key as it appears in a certificate: the SEC1 point for EC, the PKCS#1
+    /// `RSAPublicKey` DER for RSA.
+    pub fn public_key_bytes(&self) -> &[u8] {
+        match &self.inner {
+            Inner::Es256(key) => key.public_key().as_ref(),
+            Inner::Ps256(key) => key.public_key().as_ref(),
+        }
+    }
+
+    /// Signs `message`: ES256 gives 64 bytes of `r‖s`, PS256 a modulus-sized PSS signature.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match &self.inner {
+            Inner::Es256(key) => key
+                .sign(&self.rng, message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|_| KeyError::Signing),
+            Inner::Ps256(key) => {
+                let mut sig = vec![0u8; key.public().modulus_len()];
+                key.sign(&signature::RSA_PSS_SHA256, &self.rng, message, &mut sig)
+                    .map_err(|_| KeyError::Signing)?;
+                Ok(sig)
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Throw-away PKIs for tests and demos: a country signing CA (CSCA) and a document signer
+//! (DSC) carrying the HCERT extended key usage OIDs. **Not for production**: the keys are made
+//! on this machine, kept in plain files, and nobody else trusts them.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256,
+};
+use rsa::pkcs8::EncodePrivateKey;
+use thiserror::Error;
+
+/// The words every test certificate carries in its common name.
+pub const TEST_MARK: &str = "TEST ONLY - NOT FOR PRODUCTION";
+
+/// The current HCERT extended key usage OIDs (appendix A.4): test, vaccination, recovery.
+pub const HCERT_EKU_OIDS: [[u64; 10]; 3] = [
+    [1, 3, 6, 1, 4, 1, 1847, 2021, 1, 1],
+    [1, 3, 6, 1, 4, 1, 1847, 2021, 1, 2],
+    [1, 3, 6, 1, 4, 1, 1847, 2021, 1, 3],
+];
+
+/// The signature algorithm of the document signer's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignerAlgorithm {
+    /// ECDSA P-256 (HCERT's primary algorithm).
+    #[default]
+    Es256,
+    /// RSASSA-PSS with an RSA-2048 key (HCERT's secondary algorithm).
+    Ps256,
+}
+
+/// What to put in a test PKI.
+#[derive(Debug, Clone)]
+pub struct TestPkiOptions {
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+    /// The DSC's key type.
+    pub algorithm: SignerAlgorithm,
+    /// Start of validity of both certificates.
+    pub not_before: jiff::Timestamp,
+    /// Validity of the DSC in days (the CSCA gets twice as long).
+    pub dsc_days: i64,
+    /// Which HCERT types the DSC may sign; empty means the EKU extension is left out.
+    pub key_usage_oids: Vec<[u64; 10]>,
+}
+
+impl TestPkiOptions {
+    /// A P-256 DSC for `country`, valid two years from `not_before`, for all three types.
+    pub fn new(country: &str, not_before: jiff::Timestamp) -> Self {
+        Self {
+            country: country.to_owned(),
+            algorithm: SignerAlgorithm::Es256,
+            not_before,
+            dsc_days: 730,
+            key_usage_oids: HCERT_EKU_OIDS.to_vec(),
+        }
+    }
+}
+
+/// A CSCA and a DSC, as PEM.
+#[derive(Debug, Clone)]
+pub struct TestPki {
+    /// CSCA certificate.
+    pub csca_cert_pem: String,
+    /// CSCA private key (PKCS#8).
+    pub csca_key_pem: String,
+    /// DSC certificate.
+    pub dsc_cert_pem: String,
+    /// DSC certificate, DER.
+    pub dsc_cert_der: Vec<u8>,
+    /// DSC private key (PKCS#8).
+    pub dsc_key_pem: String,
+}
+
+/// Why a test PKI could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PkiError {
+    /// The country is not two uppercase letters.
+    #[error("the country must be an ISO 3166-1 alpha-2 code such as AT; got {0:?}")]
+    BadCountry(String),
+    /// Certificate or key generation failed.
+    #[error("cannot make the test PKI: {0}")]
+    Generate(String),
+}
+
+fn generate(e: impl std::fmt::Display) -> PkiError {
+    PkiError::Generate(e.to_string())
+}
+
+fn to_offset(ts: jiff::Timestamp) -> Result<time::OffsetDateTime, PkiError> {
+    time::OffsetDateTime::from_unix_timestamp(ts.as_second()).map_err(generate)
+}
+
+fn name(country: &str, role: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, country);
+    dn.push(
+        DnType::OrganizationName,
+        format!("healthpass test PKI {country}"),
+    );
+    dn.push(
+        DnType::CommonName,
+        format!("{country} {role} ({TEST_MARK})"),
+    );
+    dn
+}
+
+/// Makes a CSCA and a DSC signed by it.
+pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> {
+    let country = &options.country;
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(PkiError::BadCountry(country.clone()));
+    }
+    let not_before = options.not_before;
+    let dsc_until = not_before
+        .checked_add(jiff::SignedDuration::from_hours(24 * options.dsc_days))
+        .map_err(generate)?;
+    let csca_until = not_before
+        .checked_add(jiff::SignedDuration::from_hours(48 * options.dsc_days))
+        .map_err(generate)?;
+
+    let csca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+    let mut csca = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    csca.distinguished_name = name(country, "CSCA");
+    csca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    csca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    csca.not_before = to_offset(not_before)?;
+    csca.not_after = to_offset(csca_until)?;
+    let csca_cert = csca.self_signed(&csca_key).map_err(generate)?;
+    let csca_key_pem = csca_key.serialize_pem();
+    let issuer = Issuer::new(csca, csca_key);
+
+    let dsc_key = match options.algorithm {
+        SignerAlgorithm::Es256 => {
+            KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?
+        }
+        SignerAlgorithm::Ps256 => {
+            let rsa_key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).map_err(generate)?;
+            let pem = rsa_key
+                .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                .map_err(generate)?;
+            KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(generate)?
+        }
+    };
+    let mut dsc = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    dsc.distinguished_name = name(country, "DSC");
+    dsc.is_ca = IsCa::ExplicitNoCa;
+    dsc.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    dsc.extended_key_usages = options
+        .key_usage_oids
+        .iter()
+        .map(|oid| ExtendedKeyUsagePurpose::Other(oid.to_vec()))
+        .collect();
+    dsc.not_before = to_offset(not_before)?;
+    dsc.not_after = to_offset(dsc_until)?;
+    dsc.use_authority_key_identifier_extension = true;
+    let dsc_cert = dsc.signed_by(&dsc_key, &issuer).map_err(generate)?;
+    Ok(TestPki {
+        csca_cert_pem: csca_cert.pem(),
+        csca_key_pem,
+        dsc_cert_pem: dsc_cert.pem(),
+        dsc_cert_der: dsc_cert.der().to_vec(),
+        dsc_key_pem: dsc_key.serialize_pem(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use healthpass_codec::dcc::CertificateType;
+    use healthpass_trust::{KeyUsage, SignerCertificate};
+
+    #[test]
+    fn dsc_carries_country_eku_and_validity() {
+        let start: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut options = TestPkiOptions::new("AT", start);
+        options.key_usage_oids = vec![HCERT_EKU_OIDS[1]];
+        let pki = generate_test_pki(&options).unwrap();
+        let dsc = SignerCertificate::from_der(&pki.dsc_cert_der).unwrap();
+        assert_eq!(dsc.country(), Some("AT"));
+        assert!(dsc.subject().contains(TEST_MARK));
+        assert_eq!(
+            dsc.key_usage(),
+            &KeyUsage::Only(vec![CertificateType::Vaccination])
+        );
+        assert_eq!(dsc.validity().not_before, start);
+        assert_eq!(
+            dsc.validity().not_after,
+            "2028-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert!(pki.csca_cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(pki.dsc_key_pem.contains("BEGIN PRIVATE KEY"));
+    }
+
+    #[test]
+    fn rejects_bad_country() {
+        let options = TestPkiOptions::new("austria", jiff::Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            generate_test_pki(&options).unwrap_err(),
+            PkiError::BadCountry("austria".into())
+        );
+    }
+}

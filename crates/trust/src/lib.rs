@@ -1,0 +1,19 @@
+//! Signer certificates, key usage, the trust store and signature verification.
+//!
+//! A [`TrustStore`] holds the document signer certificates (DSCs) a verifier accepts, indexed
+//! by their HCERT key id (the first 8 bytes of SHA-256 over the certificate's DER). Each
+//! [`SignerCertificate`] is parsed once, tolerantly (v1 certificates, explicit DEFAULT values,
+//! empty extended key usage), and keeps its public key ready for [`ring`]'s verifier, so a
+//! lookup and a signature check are all the hot path pays.
+//!
+//! This crate reads no clock: validity is checked against a time the caller passes in.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod signer;
+mod store;
+
+pub use signer::{
+    CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
+};
+pub use store::{LoadError, TrustStore};

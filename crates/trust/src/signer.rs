@@ -1,0 +1,382 @@
+use std::fmt;
+
+use der::Decode;
+use der::asn1::{ObjectIdentifier, PrintableStringRef, Utf8StringRef};
+use healthpass_codec::cose::Algorithm;
+use healthpass_codec::dcc::CertificateType;
+use jiff::Timestamp;
+use ring::signature::{self, UnparsedPublicKey};
+use thiserror::Error;
+use x509_cert::Certificate;
+
+const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
+const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+
+/// HCERT extended key usage OIDs (HCERT spec appendix A.4), current and legacy (before
+/// 2021-05-07), each with the certificate type it allows.
+const DCC_KEY_USAGE_OIDS: [(&str, CertificateType); 6] = [
+    ("1.3.6.1.4.1.1847.2021.1.1", CertificateType::Test),
+    ("1.3.6.1.4.1.1847.2021.1.2", CertificateType::Vaccination),
+    ("1.3.6.1.4.1.1847.2021.1.3", CertificateType::Recovery),
+    ("1.3.6.1.4.1.0.1847.2021.1.1", CertificateType::Test),
+    ("1.3.6.1.4.1.0.1847.2021.1.2", CertificateType::Vaccination),
+    ("1.3.6.1.4.1.0.1847.2021.1.3", CertificateType::Recovery),
+];
+
+/// The HCERT key id of a certificate: the first 8 bytes of SHA-256 over its DER encoding.
+pub fn kid_of(der: &[u8]) -> [u8; 8] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut kid = [0u8; 8];
+    kid.copy_from_slice(&digest.as_ref()[..8]);
+    kid
+}
+
+/// A signer's public key, prepared for verification.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicKey {
+    /// An EC P-256 key (uncompressed or compressed SEC1 point).
+    EcP256(Vec<u8>),
+    /// An RSA key (PKCS#1 `RSAPublicKey` DER) with its modulus size.
+    Rsa {
+        /// `RSAPublicKey` DER.
+        pkcs1: Vec<u8>,
+        /// Modulus size in bits.
+        bits: usize,
+    },
+    /// A key this verifier cannot use (another curve or algorithm).
+    Unsupported {
+        /// A description, e.g. `EC 1.3.132.0.34`.
+        algorithm: String,
+    },
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl PublicKey {
+    /// A short human description: `EC P-256`, `RSA-2048`, ….
+    pub fn describe(&self) -> String {
+        match self {
+            Self::EcP256(_) => "EC P-256".to_owned(),
+            Self::Rsa { bits, .. } => format!("RSA-{bits}"),
+            Self::Unsupported { algorithm } => algorithm.clone(),
+        }
+    }
+}
+
+/// Which certificate types a signer may sign, from its extended key usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUsage {
+    /// No HCERT OID in the extended key usage (none, empty, or only foreign OIDs): any type.
+    Any,
+    /// Only these types.
+    Only(Vec<CertificateType>),
+    /// The extended key usage extension could not be read; no type is allowed.
+    Unreadable,
+}
+
+impl KeyUsage {
+    /// Whether a certificate of `ty` may be signed by this signer.
+    pub fn permits(&self, ty: CertificateType) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(types) => types.contains(&ty),
+            Self::Unreadable => false,
+        }
+    }
+}
+
+/// The validity window of a signer certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// Not valid before.
+    pub not_before: Timestamp,
+    /// Not valid after.
+    pub not_after: Timestamp,
+}
+
+/// A document signer certificate, parsed once and ready to verify.
+#[derive(Clone)]
+pub struct SignerCertificate {
+    der: Vec<u8>,
+    kid: [u8; 8],
+    country: Option<String>,
+    subject: String,
+    validity: Validity,
+    public_key: PublicKey,
+    key_usage: KeyUsage,
+}
+
+impl fmt::Debug for SignerCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignerCertificate")
+            .field("kid", &hex(&self.kid))
+            .field("subject", &self.subject)
+            .field("validity", &self.validity)
+            .field("public_key", &self.public_key)
+            .field("key_usage", &self.key_usage)
+            .finish()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why bytes are not a usable signer certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// Not a DER X.509 certificate.
+    #[error("not an X.509 certificate: {detail}")]
+    Der {
+        /// What the DER decoder reported.
+        detail: String,
+    },
+    /// Bytes follow the certificate.
+    #[error("{extra} bytes follow the certificate")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
+}
+
+/// Why a signature did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The message names no algorithm.
+    #[error("the message names no signature algorithm")]
+    MissingAlgorithm,
+    /// An algorithm HCERT does not allow.
+    #[error("{alg} is not allowed; HCERT uses ES256 or PS256")]
+    UnsupportedAlgorithm {
+        /// The algorithm named.
+        alg: String,
+    },
+    /// The algorithm does not fit the signer's key.
+    #[error("the message says {alg} but the signer's key is {key}")]
+    AlgorithmKeyMismatch {
+        /// The algorithm named.
+        alg: String,
+        /// The key.
+        key: String,
+    },
+    /// An ES256 signature that is not 64 bytes of `r‖s`.
+    #[error("an ES256 signature is 64 bytes (r‖s); this one has {len}")]
+    BadLength {
+        /// Its length.
+        len: usize,
+    },
+    /// The signature does not match.
+    #[error("the signature does not match the signed data")]
+    Invalid,
+}
+
+impl SignerCertificate {
+    /// Parses a DER certificate. Keys of unsupported types are kept (so the signer is still
+    /// found by its key id) but cannot verify.
+    pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
+        let (cert, rest) =
+            Certificate::from_der_partial(der).map_err(|e| CertificateError::Der {
+                detail: e.to_string(),
+            })?;
+        if !rest.is_empty() {
+            return Err(CertificateError::TrailingBytes { extra: rest.len() });
+        }
+        let der = &der[..der.len() - rest.len()];
+        let tbs = cert.tbs_certificate();
+        let validity = tbs.validity();
+        let to_ts = |t: x509_cert::time::Time| {
+            Timestamp::from_second(t.to_unix_duration().as_secs() as i64).unwrap_or(Timestamp::MAX)
+        };
+        let validity = Validity {
+            not_before: to_ts(validity.not_before),
+            not_after: to_ts(validity.not_after),
+        };
+        let country = tbs
+            .subject()
+            .iter()
+            .filter(|atv| atv.oid == OID_COUNTRY)
+            .find_map(|atv| {
+                atv.value
+                    .decode_as::<PrintableStringRef<'_>>()
+                    .map(|s| s.as_str().to_owned())
+                    .or_else(|_| {
+                        atv.value
+                            .decode_as::<Utf8StringRef<'_>>()
+                            .map(|s| s.as_str().to_owned())
+                    })
+                    .ok()
+            });
+        Ok(Self {
+            der: der.to_vec(),
+            kid: kid_of(der),
+            country,
+            subject: tbs.subject().to_string(),
+            validity,
+            public_key: public_key(tbs.subject_public_key_info()),
+            key_usage: key_usage(tbs.extensions()),
+        })
+    }
+
+    /// The certificate as received.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The HCERT key id.
+    pub fn kid(&self) -> [u8; 8] {
+        self.kid
+    }
+
+    /// The subject's country (`C`), if present.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+
+    /// The subject distinguished name, RFC 4514 style.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The validity window.
+    pub fn validity(&self) -> Validity {
+        self.validity
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    /// Which certificate types this signer may sign.
+    pub fn key_usage(&self) -> &KeyUsage {
+        &self.key_usage
+    }
+
+    /// SHA-256 of the DER, lowercase hex (the trust-list thumbprint).
+    pub fn thumbprint(&self) -> String {
+        hex(ring::digest::digest(&ring::digest::SHA256, &self.der).as_ref())
+    }
+
+    /// Verifies `signature` over `message` with `alg`, which must match the key type:
+    /// ES256 needs an EC P-256 key and a 64-byte `r‖s` signature, PS256 an RSA key.
+    pub fn verify(
+        &self,
+        alg: Option<&Algorithm>,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        let alg = alg.ok_or(SignatureError::MissingAlgorithm)?;
+        let mismatch = || SignatureError::AlgorithmKeyMismatch {
+            alg: alg.to_string(),
+            key: self.public_key.describe(),
+        };
+        let result = match (alg, &self.public_key) {
+            (Algorithm::Es256, PublicKey::EcP256(point)) => {
+                if signature.len() != 64 {
+                    return Err(SignatureError::BadLength {
+                        len: signature.len(),
+                    });
+                }
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature)
+            }
+            (Algorithm::Ps256, PublicKey::Rsa { pkcs1, .. }) => {
+                UnparsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA256, pkcs1)
+                    .verify(message, signature)
+            }
+            (Algorithm::Es256 | Algorithm::Ps256, _) => return Err(mismatch()),
+            (other, _) => {
+                return Err(SignatureError::UnsupportedAlgorithm {
+                    alg: other.to_string(),
+                });
+            }
+        };
+        result.map_err(|_| SignatureError::Invalid)
+    }
+}
+
+fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> PublicKey {
+    let key_bytes = spki.subject_public_key.raw_bytes();
+    let oid = spki.algorithm.oid;
+    if oid == OID_EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        match curve {
+            Some(c) if c == OID_P256 => PublicKey::EcP256(key_bytes.to_vec()),
+            Some(c) => PublicKey::Unsupported {
+                algorithm: format!("EC {c}"),
+            },
+            None => PublicKey::Unsupported {
+                algorithm: "EC (unnamed curve)".to_owned(),
+            },
+        }
+    } else if oid == OID_RSA || oid == OID_RSA_PSS {
+        PublicKey::Rsa {
+            pkcs1: key_bytes.to_vec(),
+            bits: rsa_modulus_bits(key_bytes).unwrap_or(0),
+        }
+    } else {
+        PublicKey::Unsupported {
+            algorithm: format!("key algorithm {oid}"),
+        }
+    }
+}
+
+/// Reads the modulus size from `RSAPublicKey ::= SEQUENCE { modulus INTEGER, … }`.
+fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
+    #[derive(der::Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: der::asn1::UintRef<'a>,
+        #[allow(dead_code)]
+        exponent: der::asn1::UintRef<'a>,
+    }
+    let key = RsaPublicKey::from_der(pkcs1).ok()?;
+    let bytes = key.modulus.as_bytes();
+    let first = *bytes.first()?;
+    Some(bytes.len() * 8 - first.leading_zeros() as usize)
+}
+
+fn key_usage(extensions: Option<&x509_cert::ext::Extensions>) -> KeyUsage {
+    let Some(eku) = extensions
+        .into_iter()
+        .flatten()
+        .find(|e| e.extn_id == OID_EXT_KEY_USAGE)
+    else {
+        return KeyUsage::Any;
+    };
+    // An empty SEQUENCE is not valid per RFC 5280 (SIZE 1..MAX) but is seen in real DSCs
+    // (EU test data CO15) and means "no restriction".
+    let Ok(oids) = Vec::<ObjectIdentifier>::from_der(eku.extn_value.as_bytes()) else {
+        return KeyUsage::Unreadable;
+    };
+    let mut types: Vec<CertificateType> = oids
+        .iter()
+        .filter_map(|oid| {
+            DCC_KEY_USAGE_OIDS
+                .iter()
+                .find(|(text, _)| ObjectIdentifier::new(text).is_ok_and(|o| o == *oid))
+                .map(|(_, ty)| *ty)
+        })
+        .collect();
+    types.sort_by_key(|t| t.key());
+    types.dedup();
+    if types.is_empty() {
+        KeyUsage::Any
+    } else {
+        KeyUsage::Only(types)
+    }
+}

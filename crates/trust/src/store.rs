@@ -1,0 +1,178 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use thiserror::Error;
+
+use crate::signer::{CertificateError, SignerCertificate};
+
+/// The signer certificates a verifier trusts, indexed by HCERT key id.
+///
+/// Several certificates may share a key id (it is only 8 bytes); a verifier must try each
+/// (HCERT spec section 3.3.3), so a lookup returns all of them.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    by_kid: HashMap<[u8; 8], Vec<Arc<SignerCertificate>>>,
+    len: usize,
+}
+
+/// Why trust material could not be loaded.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file or folder could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A certificate in the file is not valid.
+    #[error("{path}: certificate {index}: {source}")]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the certificate in the file.
+        index: usize,
+        /// What was wrong.
+        source: CertificateError,
+    },
+    /// The file holds no certificate (no PEM block, not DER, not Base64 DER).
+    #[error("{path}: no certificate found (expected PEM, DER or Base64 DER)")]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// File extensions read when loading a folder.
+const CERT_EXTENSIONS: [&str; 5] = ["pem", "crt", "cer", "der", "b64"];
+
+impl TrustStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of certificates.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a certificate; returns false if the same certificate (same DER) is already there.
+    pub fn insert(&mut self, cert: SignerCertificate) -> bool {
+        let bucket = self.by_kid.entry(cert.kid()).or_default();
+        if bucket.iter().any(|c| c.der() == cert.der()) {
+            return false;
+        }
+        bucket.push(Arc::new(cert));
+        self.len += 1;
+        true
+    }
+
+    /// Parses and adds a DER certificate.
+    pub fn insert_der(&mut self, der: &[u8]) -> Result<bool, CertificateError> {
+        Ok(self.insert(SignerCertificate::from_der(der)?))
+    }
+
+    /// Every certificate with this key id (empty if none).
+    pub fn signers(&self, kid: &[u8]) -> &[Arc<SignerCertificate>] {
+        <[u8; 8]>::try_from(kid)
+            .ok()
+            .and_then(|kid| self.by_kid.get(&kid))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every certificate, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<SignerCertificate>> {
+        self.by_kid.values().flatten()
+    }
+
+    /// Loads certificates from bytes: one or more PEM blocks, DER, or Base64 DER (as in the
+    /// EU test data). Returns the DER of each certificate found.
+    pub fn parse_certificates(bytes: &[u8]) -> Vec<Vec<u8>> {
+        if bytes.first() == Some(&0x30) {
+            return vec![bytes.to_vec()];
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Vec::new();
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+            let body_start = start + "-----BEGIN CERTIFICATE-----".len();
+            let Some(end) = rest[body_start..].find("-----END CERTIFICATE-----") else {
+                break;
+            };
+            let body: String = rest[body_start..body_start + end]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            found.push(b64.decode(body).unwrap_or_default());
+            rest = &rest[body_start + end..];
+        }
+        if found.is_empty() && !text.contains("-----BEGIN") {
+            let body: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            if let Ok(der) = b64.decode(body) {
+                found.push(der);
+            }
+        }
+        found
+    }
+
+    /// Loads every certificate in a file (PEM, DER or Base64 DER) or, for a folder, in every
+    /// `.pem`, `.crt`, `.cer`, `.der` and `.b64` file below it. Returns how many were added.
+    pub fn load_path(&mut self, path: &Path) -> Result<usize, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
+            entries.sort();
+            let mut added = 0;
+            for entry in entries {
+                let is_cert = entry
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| CERT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+                if entry.is_dir() || is_cert {
+                    added += self.load_path(&entry)?;
+                }
+            }
+            return Ok(added);
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        let ders = Self::parse_certificates(&bytes);
+        if ders.is_empty() {
+            return Err(LoadError::NoCertificate {
+                path: path.to_owned(),
+            });
+        }
+        let mut added = 0;
+        for (i, der) in ders.iter().enumerate() {
+            let fresh = self
+                .insert_der(der)
+                .map_err(|source| LoadError::Certificate {
+                    path: path.to_owned(),
+                    index: i + 1,
+                    source,
+                })?;
+            added += usize::from(fresh);
+        }
+        Ok(added)
+    }
+}

@@ -1,0 +1,380 @@
+//! The verification pipeline: one call from scanned text to a [`VerificationReport`].
+//!
+//! ```text
+//! prefix → Base45 → inflate (capped) → COSE_Sign1 → CWT claims → DCC payload
+//!                                         │            │
+//!                      signer by kid → signature   validity period, key usage, schema
+//! ```
+//!
+//! Every check records `pass`, `fail` or `skipped`; a failure skips only the checks that need
+//! its output, so an expired certificate still reports its signature, key usage and schema.
+//! Nothing here reads the clock or does I/O: the caller passes `now` and the trust store.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod report;
+pub mod schema;
+
+use healthpass_codec::cose::CoseSign1;
+use healthpass_codec::cwt::HcertClaims;
+use healthpass_codec::dcc::CertificateType;
+use healthpass_codec::{base45, hc1, zlib};
+use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
+use jiff::{SignedDuration, Timestamp};
+
+pub use report::{
+    Checks, Format, Outcome, Reason, ReasonCode, SignerSummary, Verdict, VerificationReport,
+};
+
+/// Settings of the verifier. The defaults are what a border check should use.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// How far in the future `iat` may be before the certificate counts as not yet valid:
+    /// device clocks drift, and issuers' clocks too. Default 5 minutes.
+    pub clock_skew: SignedDuration,
+    /// Cap on the inflated size of a certificate. Default 64 KiB.
+    pub inflate_limit: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            clock_skew: SignedDuration::from_mins(5),
+            inflate_limit: zlib::DEFAULT_INFLATE_LIMIT,
+        }
+    }
+}
+
+/// Most schema problems listed in one reason.
+const MAX_SCHEMA_PROBLEMS: usize = 5;
+
+/// Verifies scanned text at `now` with the default options.
+pub fn verify(text: &str, now: Timestamp, trust: &TrustStore) -> VerificationReport {
+    verify_with(text, now, trust, &VerifyOptions::default())
+}
+
+struct Run {
+    checks: Checks,
+    reasons: Vec<Reason>,
+}
+
+impl Run {
+    fn fail(&mut self, code: ReasonCode, message: impl Into<String>) -> Outcome {
+        self.reasons.push(Reason {
+            code,
+            message: message.into(),
+        });
+        Outcome::Fail
+    }
+}
+
+/// Verifies scanned text at `now`.
+pub fn verify_with(
+    text: &str,
+    now: Timestamp,
+    trust: &TrustStore,
+    options: &VerifyOptions,
+) -> VerificationReport {
+    let mut run = Run {
+        checks: Checks::default(),
+        reasons: Vec::new(),
+    };
+    let mut report = VerificationReport {
+        format: Format::Hc1,
+        verdict: Verdict::Red,
+        reasons: Vec::new(),
+        checks: Checks::default(),
+        checked_at: now,
+        kid: None,
+        issuer_country: None,
+        issued_at: None,
+        expires_at: None,
+        certificate_type: None,
+        signer: None,
+        schema_version: None,
+        certificate: None,
+        dcc: None,
+    };
+    let inflated = decode_transport(text, options, &mut run);
+    if let Some(cose_bytes) = inflated.as_deref() {
+        check_message(cose_bytes, now, trust, options, &mut run, &mut report);
+    }
+    report.verdict = if run.checks.all_pass() {
+        Verdict::Green
+    } else {
+        Verdict::Red
+    };
+    report.checks = run.checks;
+    report.reasons = run.reasons;
+    report
+}
+
+/// prefix → Base45 → inflate; returns the COSE bytes.
+fn decode_transport(text: &str, options: &VerifyOptions, run: &mut Run) -> Option<Vec<u8>> {
+    let body = match hc1::strip_prefix(text) {
+        Ok(body) => {
+            run.checks.prefix = Outcome::Pass;
+            body
+        }
+        Err(err) => {
+            let code = match err {
+                hc1::PrefixError::UnsupportedVersion { .. } => ReasonCode::PrefixUnsupportedVersion,
+                _ => ReasonCode::PrefixMissing,
+            };
+            run.checks.prefix = run.fail(code, err.to_string());
+            return None;
+        }
+    };
+    let mut compressed = Vec::new();
+    if let Err(err) = base45::decode_into(body.as_bytes(), &mut compressed) {
+        run.checks.base45 = run.fail(ReasonCode::Base45Invalid, err.to_string());
+        return None;
+    }
+    run.checks.base45 = Outcome::Pass;
+    match zlib::inflate(&compressed, options.inflate_limit) {
+        Ok(bytes) => {
+            run.checks.decompress = Outcome::Pass;
+            Some(bytes)
+        }
+        Err(err) => {
+            run.checks.decompress = run.fail(ReasonCode::DecompressFailed, err.to_string());
+            None
+        }
+    }
+}
+
+/// COSE → signer → signature, and CWT → validity, key usage, schema.
+fn check_message(
+    cose_bytes: &[u8],
+    now: Timestamp,
+    trust: &TrustStore,
+    options: &VerifyOptions,
+    run: &mut Run,
+    report: &mut VerificationReport,
+) {
+    let message = match CoseSign1::decode(cose_bytes) {
+        Ok(message) => {
+            run.checks.cose = Outcome::Pass;
+            message
+        }
+        Err(err) => {
+            run.checks.cose = run.fail(ReasonCode::CoseInvalid, err.to_string());
+            return;
+        }
+    };
+    report.kid = message.kid().map(<[u8]>::to_vec);
+
+    // Signer and signature: independent of the payload's content.
+    let verified_by = check_signature(&message, trust, run);
+    if let Some(signer) = verified_by {
+        let validity = signer.validity();
+        report.signer = Some(SignerSummary {
+            subject: signer.subject().to_owned(),
+            country: signer.country().map(str::to_owned),
+            thumbprint: signer.thumbprint(),
+            not_before: validity.not_before,
+            not_after: validity.not_after,
+            key: signer.public_key().describe(),
+        });
+    }
+
+    let claims = match HcertClaims::decode(message.payload) {
+        Ok(claims) => {
+            run.checks.cwt = Outcome::Pass;
+            claims
+        }
+        Err(err) => {
+            run.checks.cwt = run.fail(ReasonCode::CwtInvalid, err.to_string());
+            return;
+        }
+    };
+    report.issuer_country = claims
+        .issuer
+        .map(str::to_owned)
+        .or_else(|| verified_by.and_then(|s| s.country().map(str::to_owned)));
+    report.issued_at = claims
+        .issued_at
+        .and_then(|s| Timestamp::from_second(s).ok());
+    report.expires_at = claims
+        .expires_at
+        .and_then(|s| Timestamp::from_second(s).ok());
+
+    run.checks.validity_period = check_validity(report, verified_by, now, options, run);
+
+    let types = entry_types(&claims.dcc);
+    report.certificate_type = match types.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    run.checks.key_usage = match verified_by {
+        Some(signer) if !types.is_empty() => {
+            let refused: Vec<&str> = types
+                .iter()
+                .filter(|ty| !signer.key_usage().permits(**ty))
+                .map(|ty| ty.key())
+                .collect();
+            if refused.is_empty() {
+                Outcome::Pass
+            } else {
+                run.fail(
+                    ReasonCode::KeyUsageMismatch,
+                    format!(
+                        "the signer's extended key usage does not allow certificates of type {}",
+                        refused.join(", ")
+                    ),
+                )
+            }
+        }
+        _ => Outcome::Skipped,
+    };
+
+    let (schema_version, problems, dcc) = schema::check_dcc(&claims.dcc, MAX_SCHEMA_PROBLEMS);
+    report.schema_version = Some(schema_version);
+    run.checks.schema = if problems.is_empty() {
+        Outcome::Pass
+    } else {
+        run.fail(
+            ReasonCode::SchemaInvalid,
+            format!(
+                "the payload does not conform to DCC schema {schema_version}: {}",
+                problems.join("; ")
+            ),
+        )
+    };
+    report.dcc = dcc;
+    report.certificate = Some(claims.dcc);
+}
+
+/// Finds the signers with the message's kid and tries each; returns the one that verified.
+fn check_signature<'t>(
+    message: &CoseSign1<'_>,
+    trust: &'t TrustStore,
+    run: &mut Run,
+) -> Option<&'t SignerCertificate> {
+    let Some(kid) = message.kid() else {
+        run.checks.signer = run.fail(
+            ReasonCode::SignerUnknown,
+            "the message carries no key id (kid)",
+        );
+        return None;
+    };
+    let candidates = trust.signers(kid);
+    if candidates.is_empty() {
+        run.checks.signer = run.fail(
+            ReasonCode::SignerUnknown,
+            format!("no trusted signer has key id {}", b64(kid)),
+        );
+        return None;
+    }
+    run.checks.signer = Outcome::Pass;
+    let to_be_signed = message.to_be_signed();
+    let mut first_error = None;
+    for candidate in candidates {
+        match candidate.verify(message.alg(), &to_be_signed, message.signature) {
+            Ok(()) => {
+                run.checks.signature = Outcome::Pass;
+                return Some(candidate);
+            }
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    let err = first_error.unwrap_or(SignatureError::Invalid);
+    let code = match err {
+        SignatureError::Invalid | SignatureError::BadLength { .. } => ReasonCode::SignatureInvalid,
+        _ => ReasonCode::AlgorithmNotAllowed,
+    };
+    run.checks.signature = run.fail(code, err.to_string());
+    None
+}
+
+fn check_validity(
+    report: &VerificationReport,
+    signer: Option<&SignerCertificate>,
+    now: Timestamp,
+    options: &VerifyOptions,
+    run: &mut Run,
+) -> Outcome {
+    let before = run.reasons.len();
+    match report.expires_at {
+        None => {
+            run.fail(
+                ReasonCode::ValidityMissing,
+                "the certificate has no expiry time (exp)",
+            );
+        }
+        Some(exp) if now > exp => {
+            run.fail(
+                ReasonCode::Expired,
+                format!("the certificate expired at {exp} (checked at {now})"),
+            );
+        }
+        Some(_) => {}
+    }
+    match report.issued_at {
+        None => {
+            run.fail(
+                ReasonCode::ValidityMissing,
+                "the certificate has no issue time (iat)",
+            );
+        }
+        Some(iat)
+            if now
+                .saturating_add(options.clock_skew)
+                .is_ok_and(|t| t < iat) =>
+        {
+            run.fail(
+                ReasonCode::NotYetValid,
+                format!("the certificate was issued at {iat}, after the time checked ({now})"),
+            );
+        }
+        Some(_) => {}
+    }
+    if let Some(signer) = signer {
+        let validity = signer.validity();
+        if now < validity.not_before {
+            run.fail(
+                ReasonCode::SignerNotYetValid,
+                format!(
+                    "the signer certificate is valid from {} (checked at {now})",
+                    validity.not_before
+                ),
+            );
+        } else if now > validity.not_after {
+            run.fail(
+                ReasonCode::SignerExpired,
+                format!(
+                    "the signer certificate expired at {} (checked at {now})",
+                    validity.not_after
+                ),
+            );
+        }
+    }
+    if run.reasons.len() == before {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    }
+}
+
+/// The entry groups present in a payload (`v`, `t`, `r` with at least one element).
+fn entry_types(dcc: &serde_json::Value) -> Vec<CertificateType> {
+    [
+        CertificateType::Vaccination,
+        CertificateType::Test,
+        CertificateType::Recovery,
+    ]
+    .into_iter()
+    .filter(|ty| {
+        dcc.get(ty.key())
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    })
+    .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

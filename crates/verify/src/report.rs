@@ -1,0 +1,204 @@
+//! The verification report: every check's outcome, the decoded certificate and the verdict.
+
+use base64::Engine;
+use healthpass_codec::dcc::{CertificateType, DigitalCovidCertificate};
+use jiff::Timestamp;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// The wire format a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Format {
+    /// EU Digital COVID Certificate (`HC1:`).
+    Hc1,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The check ran and passed.
+    Pass,
+    /// The check ran and failed.
+    Fail,
+    /// The check could not run because a check it depends on failed.
+    #[default]
+    Skipped,
+}
+
+/// Every check of the HC1 pipeline, in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Checks {
+    /// The text starts with `HC1:`.
+    pub prefix: Outcome,
+    /// The rest is valid Base45.
+    pub base45: Outcome,
+    /// The bytes inflate as zlib within the size cap.
+    pub decompress: Outcome,
+    /// The bytes are a COSE_Sign1 message.
+    pub cose: Outcome,
+    /// The COSE payload is a CWT with an EU DCC.
+    pub cwt: Outcome,
+    /// A trusted signer with the message's key id exists.
+    pub signer: Outcome,
+    /// The signature verifies with one of those signers.
+    pub signature: Outcome,
+    /// `iat`/`exp` and the signer's validity contain the verification time.
+    pub validity_period: Outcome,
+    /// The signer's extended key usage allows this certificate type.
+    pub key_usage: Outcome,
+    /// The payload conforms to the DCC schema of its version, with exactly one entry.
+    pub schema: Outcome,
+}
+
+impl Checks {
+    /// Each check with its name, in pipeline order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Outcome)> {
+        [
+            ("prefix", self.prefix),
+            ("base45", self.base45),
+            ("decompress", self.decompress),
+            ("cose", self.cose),
+            ("cwt", self.cwt),
+            ("signer", self.signer),
+            ("signature", self.signature),
+            ("validity_period", self.validity_period),
+            ("key_usage", self.key_usage),
+            ("schema", self.schema),
+        ]
+        .into_iter()
+    }
+
+    /// Whether every check passed.
+    pub fn all_pass(&self) -> bool {
+        self.iter().all(|(_, o)| o == Outcome::Pass)
+    }
+}
+
+/// The overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Valid.
+    Green,
+    /// Valid with a caveat (set by rules; not produced by the technical checks).
+    Yellow,
+    /// Not valid.
+    Red,
+}
+
+/// Machine-readable reason codes. Each names one thing a person at the gate can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// No `HC1:` prefix.
+    PrefixMissing,
+    /// `HC2:` or another HCERT version this verifier does not know.
+    PrefixUnsupportedVersion,
+    /// Not valid Base45.
+    Base45Invalid,
+    /// Not zlib, corrupt, or too large once inflated.
+    DecompressFailed,
+    /// Not a COSE_Sign1 message.
+    CoseInvalid,
+    /// Not a valid CWT with an EU DCC.
+    CwtInvalid,
+    /// No trusted signer has the message's key id (or the message has none).
+    SignerUnknown,
+    /// The algorithm is missing, not allowed, or does not fit the signer's key.
+    AlgorithmNotAllowed,
+    /// The signature does not verify.
+    SignatureInvalid,
+    /// The certificate's `exp` has passed.
+    Expired,
+    /// The certificate's `iat` is in the future.
+    NotYetValid,
+    /// `exp` or `iat` is missing.
+    ValidityMissing,
+    /// The signer certificate has expired.
+    SignerExpired,
+    /// The signer certificate is not valid yet.
+    SignerNotYetValid,
+    /// The signer may not sign this type of certificate.
+    KeyUsageMismatch,
+    /// The payload does not conform to its schema.
+    SchemaInvalid,
+}
+
+/// Why a report is not green.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// Machine-readable code.
+    pub code: ReasonCode,
+    /// What was found, in plain words.
+    pub message: String,
+}
+
+/// The signer that verified the signature (no personal data: a DSC is an organisation's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerSummary {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Subject country.
+    pub country: Option<String>,
+    /// SHA-256 of the certificate, hex.
+    pub thumbprint: String,
+    /// Not valid before.
+    pub not_before: Timestamp,
+    /// Not valid after.
+    pub not_after: Timestamp,
+    /// Key type, e.g. `EC P-256`.
+    pub key: String,
+}
+
+/// Everything the verifier found out about one scanned text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationReport {
+    /// The format (always `hc1` for now).
+    pub format: Format,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why the verdict is not green (empty when green).
+    pub reasons: Vec<Reason>,
+    /// Each check's outcome.
+    pub checks: Checks,
+    /// The time the checks were made against.
+    pub checked_at: Timestamp,
+    /// Key id from the COSE header.
+    #[serde(serialize_with = "base64_opt")]
+    pub kid: Option<Vec<u8>>,
+    /// Issuing country: the CWT `iss`, else the signer's country.
+    pub issuer_country: Option<String>,
+    /// CWT `iat`.
+    pub issued_at: Option<Timestamp>,
+    /// CWT `exp`.
+    pub expires_at: Option<Timestamp>,
+    /// The type of the certificate's entry, when there is exactly one type.
+    pub certificate_type: Option<CertificateType>,
+    /// The signer whose key verified the signature.
+    pub signer: Option<SignerSummary>,
+    /// The DCC schema version the payload was checked against.
+    pub schema_version: Option<&'static str>,
+    /// The payload as JSON (present once the CWT decodes, whatever the verdict).
+    pub certificate: Option<Value>,
+    /// The payload, typed (absent when it does not fit the DCC structure).
+    #[serde(skip)]
+    pub dcc: Option<DigitalCovidCertificate>,
+}
+
+fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match kid {
+        Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
+        None => s.serialize_none(),
+    }
+}
+
+impl VerificationReport {
+    /// Whether a reason with this code is present.
+    pub fn has_reason(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+}
