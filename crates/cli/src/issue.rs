@@ -82,7 +82,7 @@ pub fn load_issuer(key: &Path, cert: &Path) -> anyhow::Result<Hc1Issuer> {
 fn checked_payload(text: &str, what: &str) -> anyhow::Result<Value> {
     let payload: Value =
         serde_json::from_str(text).with_context(|| format!("{what} is not valid JSON"))?;
-    let (version, problems, _) = healthpass_verify::schema::check_dcc(&payload, 5);
+    let (version, problems) = healthpass_verify::schema::check_dcc(&payload, 5);
     if !problems.is_empty() {
         bail!(
             "{what} does not conform to DCC schema {version}: {}",

@@ -21,7 +21,7 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         out,
         "{word}  {summary} EU Digital COVID Certificate ({kind})"
     );
-    if let Some(dcc) = &report.dcc {
+    if let Some(dcc) = report.dcc() {
         let nam = &dcc.nam;
         let family = nam
             .family_name

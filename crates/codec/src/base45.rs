@@ -65,20 +65,19 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Base45Error> {
         return Err(Base45Error::InvalidLength { len: text.len() });
     }
     out.reserve(text.len() / 3 * 2 + 1);
-    let value_at = |i: usize| -> Result<u32, Base45Error> {
-        let byte = text[i];
-        match DECODE_TABLE[byte as usize] {
-            INVALID => Err(Base45Error::InvalidCharacter {
-                position: i,
-                character: byte as char,
-            }),
-            v => Ok(u32::from(v)),
-        }
-    };
     let mut chunks = text.chunks_exact(3);
-    let mut position = 0;
-    for _ in chunks.by_ref() {
-        let n = value_at(position)? + value_at(position + 1)? * 45 + value_at(position + 2)? * 2025;
+    for (group, chunk) in chunks.by_ref().enumerate() {
+        let (a, b, c) = (
+            DECODE_TABLE[chunk[0] as usize],
+            DECODE_TABLE[chunk[1] as usize],
+            DECODE_TABLE[chunk[2] as usize],
+        );
+        let position = group * 3;
+        // Valid values are below 45, INVALID is 0xFF: one test covers all three.
+        if (a | b | c) & 0x80 != 0 {
+            return Err(invalid_character(text, position));
+        }
+        let n = u32::from(a) + u32::from(b) * 45 + u32::from(c) * 2025;
         if n > 0xFFFF {
             return Err(Base45Error::GroupOverflow {
                 position,
@@ -87,10 +86,14 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Base45Error> {
             });
         }
         out.extend_from_slice(&(n as u16).to_be_bytes());
-        position += 3;
     }
-    if chunks.remainder().len() == 2 {
-        let n = value_at(position)? + value_at(position + 1)? * 45;
+    if let [x, y] = *chunks.remainder() {
+        let position = text.len() - 2;
+        let (a, b) = (DECODE_TABLE[x as usize], DECODE_TABLE[y as usize]);
+        if (a | b) & 0x80 != 0 {
+            return Err(invalid_character(text, position));
+        }
+        let n = u32::from(a) + u32::from(b) * 45;
         if n > 0xFF {
             return Err(Base45Error::GroupOverflow {
                 position,
@@ -101,6 +104,17 @@ pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Base45Error> {
         out.push(n as u8);
     }
     Ok(())
+}
+
+/// The error for the first invalid character at or after `from`.
+fn invalid_character(text: &[u8], from: usize) -> Base45Error {
+    let position = (from..text.len())
+        .find(|&i| DECODE_TABLE[text[i] as usize] == INVALID)
+        .unwrap_or(from);
+    Base45Error::InvalidCharacter {
+        position,
+        character: char::from(text[position]),
+    }
 }
 
 /// Encodes bytes as Base45 text.

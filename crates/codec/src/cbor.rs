@@ -2,6 +2,7 @@
 
 use minicbor::Decoder;
 use minicbor::data::Type;
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
 
@@ -195,6 +196,7 @@ pub(crate) fn to_json(d: &mut Decoder<'_>, depth: usize) -> Result<Option<Value>
         Type::Map | Type::MapIndef => {
             let len = d.map().ctx(d)?;
             let mut map = Map::new();
+            let mut absent: Vec<&str> = Vec::new();
             for_each_entry(d, len, |d| {
                 let key_at = d.position();
                 let key = match d.datatype().ctx(d)? {
@@ -207,13 +209,23 @@ pub(crate) fn to_json(d: &mut Decoder<'_>, depth: usize) -> Result<Option<Value>
                     }
                 };
                 let value = to_json(d, depth + 1)?;
-                if map.contains_key(key) {
+                if absent.contains(&key) {
                     return Err(CborError::at(key_at, format!("duplicate map key {key:?}")));
                 }
-                if let Some(value) = value {
-                    map.insert(key.to_owned(), value);
+                match (map.entry(key), value) {
+                    (Entry::Occupied(_), _) => {
+                        Err(CborError::at(key_at, format!("duplicate map key {key:?}")))
+                    }
+                    (Entry::Vacant(slot), Some(value)) => {
+                        slot.insert(value);
+                        Ok(())
+                    }
+                    // An absent (null) value: remember the key so a duplicate is still caught.
+                    (Entry::Vacant(_), None) => {
+                        absent.push(key);
+                        Ok(())
+                    }
                 }
-                Ok(())
             })?;
             Value::Object(map)
         }

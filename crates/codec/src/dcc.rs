@@ -5,6 +5,8 @@
 //! the wrong type is an error. Whether a payload *conforms* to its schema version is a separate
 //! question, answered by the verifier's schema check.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -36,19 +38,39 @@ impl CertificateType {
 
 /// A holder's name (`nam`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonName {
+pub struct PersonName<'a> {
     /// Surname(s) as written.
-    #[serde(rename = "fn", default, skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
+    #[serde(
+        rename = "fn",
+        default,
+        borrow,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub family_name: Option<Cow<'a, str>>,
     /// Surname(s), ICAO 9303 transliteration.
-    #[serde(rename = "fnt", default, skip_serializing_if = "Option::is_none")]
-    pub family_name_standardised: Option<String>,
+    #[serde(
+        rename = "fnt",
+        default,
+        borrow,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub family_name_standardised: Option<Cow<'a, str>>,
     /// Forename(s) as written.
-    #[serde(rename = "gn", default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
+    #[serde(
+        rename = "gn",
+        default,
+        borrow,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub given_name: Option<Cow<'a, str>>,
     /// Forename(s), ICAO 9303 transliteration.
-    #[serde(rename = "gnt", default, skip_serializing_if = "Option::is_none")]
-    pub given_name_standardised: Option<String>,
+    #[serde(
+        rename = "gnt",
+        default,
+        borrow,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub given_name_standardised: Option<Cow<'a, str>>,
 }
 
 /// A date that may lack its day, or its month and day (`dob`: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`).
@@ -150,13 +172,13 @@ pub fn parse_lenient_timestamp(text: &str) -> Option<Timestamp> {
 }
 
 fn lenient_date<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
-    let text = String::deserialize(d)?;
+    let text = <Cow<'de, str>>::deserialize(d)?;
     parse_lenient_date(&text)
         .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date")))
 }
 
 fn lenient_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-    let text = String::deserialize(d)?;
+    let text = <Cow<'de, str>>::deserialize(d)?;
     parse_lenient_timestamp(&text)
         .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date-time")))
 }
@@ -169,15 +191,19 @@ fn optional_lenient_timestamp<'de, D: Deserializer<'de>>(
 
 /// A vaccination entry (`v`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Vaccination {
+pub struct Vaccination<'a> {
     /// Disease or agent targeted.
-    pub tg: String,
+    #[serde(borrow)]
+    pub tg: Cow<'a, str>,
     /// Vaccine or prophylaxis.
-    pub vp: String,
+    #[serde(borrow)]
+    pub vp: Cow<'a, str>,
     /// Medicinal product.
-    pub mp: String,
+    #[serde(borrow)]
+    pub mp: Cow<'a, str>,
     /// Marketing authorisation holder or manufacturer.
-    pub ma: String,
+    #[serde(borrow)]
+    pub ma: Cow<'a, str>,
     /// Dose number.
     pub dn: u32,
     /// Total doses in the series.
@@ -186,26 +212,31 @@ pub struct Vaccination {
     #[serde(deserialize_with = "lenient_date")]
     pub dt: Date,
     /// Country of vaccination.
-    pub co: String,
+    #[serde(borrow)]
+    pub co: Cow<'a, str>,
     /// Certificate issuer.
-    pub is: String,
+    #[serde(borrow)]
+    pub is: Cow<'a, str>,
     /// Unique certificate identifier (UVCI).
-    pub ci: String,
+    #[serde(borrow)]
+    pub ci: Cow<'a, str>,
 }
 
 /// A test entry (`t`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Test {
+pub struct Test<'a> {
     /// Disease or agent targeted.
-    pub tg: String,
+    #[serde(borrow)]
+    pub tg: Cow<'a, str>,
     /// Type of test.
-    pub tt: String,
+    #[serde(borrow)]
+    pub tt: Cow<'a, str>,
     /// NAA test name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nm: Option<String>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub nm: Option<Cow<'a, str>>,
     /// RAT test device identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ma: Option<String>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub ma: Option<Cow<'a, str>>,
     /// Date and time of sample collection.
     #[serde(deserialize_with = "lenient_timestamp")]
     pub sc: Timestamp,
@@ -217,30 +248,37 @@ pub struct Test {
     )]
     pub dr: Option<Timestamp>,
     /// Test result.
-    pub tr: String,
+    #[serde(borrow)]
+    pub tr: Cow<'a, str>,
     /// Testing centre.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tc: Option<String>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub tc: Option<Cow<'a, str>>,
     /// Country of test.
-    pub co: String,
+    #[serde(borrow)]
+    pub co: Cow<'a, str>,
     /// Certificate issuer.
-    pub is: String,
+    #[serde(borrow)]
+    pub is: Cow<'a, str>,
     /// Unique certificate identifier (UVCI).
-    pub ci: String,
+    #[serde(borrow)]
+    pub ci: Cow<'a, str>,
 }
 
 /// A recovery entry (`r`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recovery {
+pub struct Recovery<'a> {
     /// Disease or agent targeted.
-    pub tg: String,
+    #[serde(borrow)]
+    pub tg: Cow<'a, str>,
     /// Date of the first positive NAA test.
     #[serde(deserialize_with = "lenient_date")]
     pub fr: Date,
     /// Country of test.
-    pub co: String,
+    #[serde(borrow)]
+    pub co: Cow<'a, str>,
     /// Certificate issuer.
-    pub is: String,
+    #[serde(borrow)]
+    pub is: Cow<'a, str>,
     /// Certificate valid from.
     #[serde(deserialize_with = "lenient_date")]
     pub df: Date,
@@ -248,22 +286,23 @@ pub struct Recovery {
     #[serde(deserialize_with = "lenient_date")]
     pub du: Date,
     /// Unique certificate identifier (UVCI).
-    pub ci: String,
+    #[serde(borrow)]
+    pub ci: Cow<'a, str>,
 }
 
 /// One certificate entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
-pub enum Entry {
+pub enum Entry<'a> {
     /// A vaccination.
-    Vaccination(Vaccination),
+    Vaccination(Vaccination<'a>),
     /// A test.
-    Test(Test),
+    Test(Test<'a>),
     /// A recovery.
-    Recovery(Recovery),
+    Recovery(Recovery<'a>),
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The entry's type.
     pub fn certificate_type(&self) -> CertificateType {
         match self {
@@ -284,31 +323,33 @@ impl Entry {
 }
 
 #[derive(Deserialize)]
-struct RawDcc {
-    #[serde(default)]
-    ver: Option<String>,
-    nam: PersonName,
-    #[serde(default)]
-    dob: Option<String>,
-    #[serde(default)]
-    v: Vec<Vaccination>,
-    #[serde(default)]
-    t: Vec<Test>,
-    #[serde(default)]
-    r: Vec<Recovery>,
+struct RawDcc<'a> {
+    #[serde(default, borrow)]
+    ver: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    nam: PersonName<'a>,
+    #[serde(default, borrow)]
+    dob: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    v: Vec<Vaccination<'a>>,
+    #[serde(default, borrow)]
+    t: Vec<Test<'a>>,
+    #[serde(default, borrow)]
+    r: Vec<Recovery<'a>>,
 }
 
-/// A decoded EU DCC payload.
+/// A decoded EU DCC payload. Its text borrows from the JSON value it was read from, so
+/// reading one allocates little more than the entry list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DigitalCovidCertificate {
+pub struct DigitalCovidCertificate<'a> {
     /// Schema version the issuer claims (`ver`); absent in a few real certificates.
-    pub ver: Option<String>,
+    pub ver: Option<Cow<'a, str>>,
     /// The holder's name.
-    pub nam: PersonName,
+    pub nam: PersonName<'a>,
     /// The date of birth as written (may be partial or empty).
-    pub dob: Option<String>,
+    pub dob: Option<Cow<'a, str>>,
     /// The entries in payload order: vaccinations, then tests, then recoveries.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
 }
 
 /// Why a payload could not be read as a DCC.
@@ -334,9 +375,9 @@ pub enum PayloadError {
     },
 }
 
-impl DigitalCovidCertificate {
+impl<'a> DigitalCovidCertificate<'a> {
     /// Reads a DCC from its JSON form.
-    pub fn from_json(value: &Value) -> Result<Self, PayloadError> {
+    pub fn from_json(value: &'a Value) -> Result<Self, PayloadError> {
         let raw = RawDcc::deserialize(value).map_err(|e| PayloadError::Malformed {
             detail: e.to_string(),
         })?;
@@ -354,7 +395,7 @@ impl DigitalCovidCertificate {
 
     /// The single entry a valid certificate has; an error if there are none or several
     /// (HCERT requires exactly one, even for payloads of schema 1.0.x).
-    pub fn single_entry(&self) -> Result<&Entry, PayloadError> {
+    pub fn single_entry(&self) -> Result<&Entry<'a>, PayloadError> {
         match self.entries.as_slice() {
             [one] => Ok(one),
             [] => Err(PayloadError::NoEntry),

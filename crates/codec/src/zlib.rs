@@ -4,6 +4,8 @@
 //! gigabytes. [`inflate`] stops at `limit` bytes and reports [`InflateError::TooLarge`]
 //! instead of allocating more.
 
+use std::cell::RefCell;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use thiserror::Error;
 
@@ -60,7 +62,25 @@ pub fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
             header: data.iter().take(2).copied().collect(),
         });
     }
-    let mut inflater = Decompress::new(true);
+    // Setting up an inflater zeroes a 32 KiB window, which costs more than inflating a
+    // certificate; each thread keeps one and resets it instead.
+    thread_local! {
+        static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+    }
+    let mut inflater = INFLATER
+        .with(|cell| cell.borrow_mut().take())
+        .unwrap_or_else(|| Decompress::new(true));
+    inflater.reset(true);
+    let result = inflate_with(&mut inflater, data, limit);
+    INFLATER.with(|cell| *cell.borrow_mut() = Some(inflater));
+    result
+}
+
+fn inflate_with(
+    inflater: &mut Decompress,
+    data: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, InflateError> {
     // Certificates compress about 1.3:1; start a little above that to avoid regrowth.
     let mut out = Vec::with_capacity((data.len() * 2).min(limit));
     loop {

@@ -1,5 +1,6 @@
 use healthpass_codec::cose;
 use healthpass_codec::cwt;
+use healthpass_codec::dcc::CertificateType;
 use healthpass_trust::{PublicKey, SignerCertificate};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -50,6 +51,14 @@ pub enum IssueError {
         /// Requested exp.
         until: Timestamp,
     },
+    /// The signer's extended key usage does not allow this type of certificate.
+    #[error(
+        "the signer certificate may not sign {kind} certificates (its extended key usage excludes them)"
+    )]
+    KeyUsage {
+        /// `v`, `t` or `r`.
+        kind: &'static str,
+    },
     /// Signing failed.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -97,6 +106,19 @@ impl Hc1Issuer {
                 from: issued_at,
                 until: expires_at,
             });
+        }
+        for ty in [
+            CertificateType::Vaccination,
+            CertificateType::Test,
+            CertificateType::Recovery,
+        ] {
+            let present = dcc
+                .get(ty.key())
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if present && !self.signer.key_usage().permits(ty) {
+                return Err(IssueError::KeyUsage { kind: ty.key() });
+            }
         }
         let validity = self.signer.validity();
         if issued_at < validity.not_before || expires_at > validity.not_after {

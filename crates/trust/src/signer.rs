@@ -108,6 +108,7 @@ pub struct Validity {
 pub struct SignerCertificate {
     der: Vec<u8>,
     kid: [u8; 8],
+    thumbprint: String,
     country: Option<String>,
     subject: String,
     validity: Validity,
@@ -217,9 +218,13 @@ impl SignerCertificate {
                     })
                     .ok()
             });
+        let digest = ring::digest::digest(&ring::digest::SHA256, der);
+        let mut kid = [0u8; 8];
+        kid.copy_from_slice(&digest.as_ref()[..8]);
         Ok(Self {
             der: der.to_vec(),
-            kid: kid_of(der),
+            kid,
+            thumbprint: hex(digest.as_ref()),
             country,
             subject: tbs.subject().to_string(),
             validity,
@@ -264,8 +269,8 @@ impl SignerCertificate {
     }
 
     /// SHA-256 of the DER, lowercase hex (the trust-list thumbprint).
-    pub fn thumbprint(&self) -> String {
-        hex(ring::digest::digest(&ring::digest::SHA256, &self.der).as_ref())
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
     }
 
     /// Verifies `signature` over `message` with `alg`, which must match the key type:

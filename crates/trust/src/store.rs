@@ -68,7 +68,15 @@ impl TrustStore {
 
     /// Adds a certificate; returns false if the same certificate (same DER) is already there.
     pub fn insert(&mut self, cert: SignerCertificate) -> bool {
-        let bucket = self.by_kid.entry(cert.kid()).or_default();
+        self.insert_with_kid(cert.kid(), cert)
+    }
+
+    /// Adds a certificate under the key id a trust list gives for it (the EU gateway and the
+    /// national lists publish `kid` beside each certificate). Normally this is the computed
+    /// key id; a list may differ, and then the verifier must still try this certificate for
+    /// that kid. Returns false if the same certificate is already there under this kid.
+    pub fn insert_with_kid(&mut self, kid: [u8; 8], cert: SignerCertificate) -> bool {
+        let bucket = self.by_kid.entry(kid).or_default();
         if bucket.iter().any(|c| c.der() == cert.der()) {
             return false;
         }

@@ -93,7 +93,6 @@ pub fn verify_with(
         signer: None,
         schema_version: None,
         certificate: None,
-        dcc: None,
     };
     let inflated = decode_transport(text, options, &mut run);
     if let Some(cose_bytes) = inflated.as_deref() {
@@ -171,7 +170,7 @@ fn check_message(
         report.signer = Some(SignerSummary {
             subject: signer.subject().to_owned(),
             country: signer.country().map(str::to_owned),
-            thumbprint: signer.thumbprint(),
+            thumbprint: signer.thumbprint().to_owned(),
             not_before: validity.not_before,
             not_after: validity.not_after,
             key: signer.public_key().describe(),
@@ -228,7 +227,7 @@ fn check_message(
         _ => Outcome::Skipped,
     };
 
-    let (schema_version, problems, dcc) = schema::check_dcc(&claims.dcc, MAX_SCHEMA_PROBLEMS);
+    let (schema_version, problems) = schema::check_dcc(&claims.dcc, MAX_SCHEMA_PROBLEMS);
     report.schema_version = Some(schema_version);
     run.checks.schema = if problems.is_empty() {
         Outcome::Pass
@@ -241,7 +240,6 @@ fn check_message(
             ),
         )
     };
-    report.dcc = dcc;
     report.certificate = Some(claims.dcc);
 }
 

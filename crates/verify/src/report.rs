@@ -184,9 +184,6 @@ pub struct VerificationReport {
     pub schema_version: Option<&'static str>,
     /// The payload as JSON (present once the CWT decodes, whatever the verdict).
     pub certificate: Option<Value>,
-    /// The payload, typed (absent when it does not fit the DCC structure).
-    #[serde(skip)]
-    pub dcc: Option<DigitalCovidCertificate>,
 }
 
 fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -197,6 +194,13 @@ fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Er
 }
 
 impl VerificationReport {
+    /// The payload, typed; `None` when there is none or it does not fit the DCC structure.
+    pub fn dcc(&self) -> Option<DigitalCovidCertificate<'_>> {
+        self.certificate
+            .as_ref()
+            .and_then(|c| DigitalCovidCertificate::from_json(c).ok())
+    }
+
     /// Whether a reason with this code is present.
     pub fn has_reason(&self, code: ReasonCode) -> bool {
         self.reasons.iter().any(|r| r.code == code)

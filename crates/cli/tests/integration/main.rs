@@ -1,4 +1,7 @@
 //! The one integration-test binary, with topical modules.
 
+mod cli;
 mod common;
 mod eu_dcc_testdata;
+mod fixtures;
+mod roundtrip;

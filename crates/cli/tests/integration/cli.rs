@@ -1,0 +1,362 @@
+//! The `healthpass` binary: the command names, output shapes and exit codes others script against.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::fixtures::*;
+
+fn healthpass(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_healthpass"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// A folder with AT's signer certificate and one issued certificate.
+fn workspace() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("at.pem"), &at_es256().dsc_cert_pem).unwrap();
+    let text = issue(at_es256(), &vaccination());
+    std::fs::write(dir.path().join("cert.txt"), format!("{text}\n")).unwrap();
+    (dir, text)
+}
+
+const AT: &str = "2026-03-02T00:00:00Z";
+
+#[test]
+fn verify_json_has_the_contract_shape() {
+    let (dir, _) = workspace();
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--trust",
+            "at.pem",
+            "--at",
+            AT,
+            "--json",
+            "@cert.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["format"], "hc1");
+    assert_eq!(report["verdict"], "green");
+    assert_eq!(report["reasons"], serde_json::json!([]));
+    let checks: Vec<&str> = report["checks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "prefix",
+        "base45",
+        "decompress",
+        "cose",
+        "cwt",
+        "signer",
+        "signature",
+        "validity_period",
+        "key_usage",
+        "schema",
+    ];
+    expected.sort_unstable();
+    let mut sorted = checks.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected);
+    assert!(
+        report["checks"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| v == "pass")
+    );
+    let kid = healthpass_trust::SignerCertificate::from_der(&at_es256().dsc_cert_der)
+        .unwrap()
+        .kid();
+    use base64::Engine;
+    assert_eq!(
+        report["kid"],
+        base64::engine::general_purpose::STANDARD.encode(kid)
+    );
+    assert_eq!(report["issuer_country"], "AT");
+    assert_eq!(report["issued_at"], "2026-03-01T12:00:00Z");
+    assert_eq!(report["expires_at"], "2026-03-31T12:00:00Z");
+    assert_eq!(report["certificate"], vaccination());
+}
+
+#[test]
+fn exit_codes_say_green_red_or_error() {
+    let (dir, text) = workspace();
+    let green = healthpass(
+        dir.path(),
+        &["verify", "--trust", "at.pem", "--at", AT, &text],
+    );
+    assert_eq!(green.status.code(), Some(0));
+    assert!(stdout(&green).starts_with("GREEN"), "{}", stdout(&green));
+    assert!(stdout(&green).contains("Musterfrau, Erika"));
+    assert!(stdout(&green).contains("1964-08-12"));
+
+    let expired = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--trust",
+            "at.pem",
+            "--at",
+            "2027-01-01T00:00:00Z",
+            &text,
+        ],
+    );
+    assert_eq!(expired.status.code(), Some(1));
+    assert!(stdout(&expired).starts_with("RED"));
+    assert!(
+        stdout(&expired).contains("expired:"),
+        "{}",
+        stdout(&expired)
+    );
+
+    let garbage = healthpass(
+        dir.path(),
+        &["verify", "--trust", "at.pem", "HC1:not base45!"],
+    );
+    assert_eq!(garbage.status.code(), Some(1));
+    assert!(stdout(&garbage).contains("base45_invalid"));
+
+    let missing = healthpass(dir.path(), &["verify", "--trust", "nope.pem", &text]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("nope.pem"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let bad_time = healthpass(
+        dir.path(),
+        &["verify", "--trust", "at.pem", "--at", "tomorrow", &text],
+    );
+    assert_eq!(bad_time.status.code(), Some(2));
+    assert!(stderr(&bad_time).contains("RFC 3339"));
+
+    let usage = healthpass(dir.path(), &["verify", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn batch_verify_keeps_input_order() {
+    let (dir, text) = workspace();
+    let other = issue(at_es256(), &test_result());
+    let lines = [text.as_str(), "HC2:ABC", other.as_str(), "", text.as_str()];
+    std::fs::write(dir.path().join("batch.txt"), lines.join("\n") + "\n").unwrap();
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--trust",
+            "at.pem",
+            "--at",
+            AT,
+            "--batch",
+            "batch.txt",
+            "--threads",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "not all green");
+    let reports: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 5);
+    let verdicts: Vec<&str> = reports
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["green", "red", "green", "red", "green"]);
+    assert_eq!(
+        reports[1]["reasons"][0]["code"],
+        "prefix_unsupported_version"
+    );
+    assert_eq!(reports[2]["certificate_type"], "test");
+    assert_eq!(reports[3]["reasons"][0]["code"], "prefix_missing");
+}
+
+#[test]
+fn keys_issue_scan_verify_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = healthpass(d, &["keys", "test-pki", "--country", "se", "--out", "pki"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("for testing only"),
+        "{}",
+        stdout(&out)
+    );
+    for file in ["csca.crt.pem", "csca.key.pem", "dsc.crt.pem", "dsc.key.pem"] {
+        assert!(d.join("pki").join(file).is_file(), "{file}");
+    }
+    let again = healthpass(d, &["keys", "test-pki", "--country", "SE", "--out", "pki"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "keys are never overwritten silently"
+    );
+
+    std::fs::write(d.join("payload.json"), vaccination().to_string()).unwrap();
+    let issued = healthpass(
+        d,
+        &[
+            "issue",
+            "hc1",
+            "--key",
+            "pki/dsc.key.pem",
+            "--cert",
+            "pki/dsc.crt.pem",
+            "--valid-days",
+            "30",
+            "--png",
+            "cert.png",
+            "--svg",
+            "cert.svg",
+            "payload.json",
+        ],
+    );
+    assert_eq!(issued.status.code(), Some(0), "{}", stderr(&issued));
+    let text = stdout(&issued).trim().to_owned();
+    assert!(text.starts_with("HC1:"));
+    assert!(
+        std::fs::read_to_string(d.join("cert.svg"))
+            .unwrap()
+            .starts_with("<svg")
+    );
+
+    let scanned = healthpass(d, &["scan", "cert.png"]);
+    assert_eq!(scanned.status.code(), Some(0), "{}", stderr(&scanned));
+    assert_eq!(stdout(&scanned).trim(), text);
+
+    let verified = healthpass(d, &["verify", "--trust", "pki/dsc.crt.pem", &text]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+
+    // The CSCA is not a document signer: trusting only it does not make the certificate green.
+    let csca_only = healthpass(d, &["verify", "--trust", "pki/csca.crt.pem", &text]);
+    assert_eq!(csca_only.status.code(), Some(1));
+    assert!(stdout(&csca_only).contains("signer_unknown"));
+
+    // An invalid payload is refused before signing.
+    std::fs::write(
+        d.join("bad.json"),
+        r#"{"ver": "1.3.0", "nam": {"fnt": "x"}, "dob": "1990"}"#,
+    )
+    .unwrap();
+    let refused = healthpass(
+        d,
+        &[
+            "issue",
+            "hc1",
+            "--key",
+            "pki/dsc.key.pem",
+            "--cert",
+            "pki/dsc.crt.pem",
+            "bad.json",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("does not conform"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn batch_issue_writes_one_line_per_input_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("key.pem"), &at_es256().dsc_key_pem).unwrap();
+    std::fs::write(d.join("cert.pem"), &at_es256().dsc_cert_pem).unwrap();
+    let payloads: Vec<String> = (0..20)
+        .map(|i| {
+            let mut p = vaccination();
+            p["v"][0]["ci"] = format!("URN:UVCI:01:AT:BATCH{i:04}").into();
+            p.to_string()
+        })
+        .collect();
+    std::fs::write(d.join("in.jsonl"), payloads.join("\n") + "\n").unwrap();
+    let args = [
+        "issue", "hc1", "--key", "key.pem", "--cert", "cert.pem", "--batch", "in.jsonl", "--out",
+        "out.txt",
+    ];
+    let out = healthpass(d, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<String> = std::fs::read_to_string(d.join("out.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 20);
+    let trust = trust(&[at_es256()]);
+    for (i, line) in lines.iter().enumerate() {
+        let report = healthpass_verify::verify(line, jiff::Timestamp::now(), &trust);
+        assert_eq!(
+            report.verdict,
+            healthpass_verify::Verdict::Green,
+            "line {i}: {:?}",
+            report.reasons
+        );
+        assert_eq!(
+            report.certificate.unwrap()["v"][0]["ci"],
+            format!("URN:UVCI:01:AT:BATCH{i:04}")
+        );
+    }
+    // One bad line: an error naming it, and no output file.
+    std::fs::write(
+        d.join("in.jsonl"),
+        format!("{}\n{{\"not\": \"a dcc\"}}\n", payloads[0]),
+    )
+    .unwrap();
+    let args = [
+        "issue", "hc1", "--key", "key.pem", "--cert", "cert.pem", "--batch", "in.jsonl", "--out",
+        "out2.txt",
+    ];
+    let out = healthpass(d, &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    assert!(!d.join("out2.txt").exists());
+}
+
+#[test]
+fn scan_without_a_code_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut white = Vec::new();
+    image::GrayImage::from_pixel(120, 120, image::Luma([255]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut white),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    std::fs::write(dir.path().join("white.png"), white).unwrap();
+    let out = healthpass(dir.path(), &["scan", "white.png"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no readable QR code"));
+    std::fs::write(dir.path().join("junk.png"), b"junk").unwrap();
+    let out = healthpass(dir.path(), &["scan", "junk.png"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read the image"),
+        "{}",
+        stderr(&out)
+    );
+}
