@@ -23,6 +23,8 @@ fn check(text: &str) {
     );
     assert_ne!(report.checks.signer, Outcome::Pass, "a signer was found in an empty store");
     assert!(!report.reasons.is_empty(), "a red report must say why");
+    // The typed payload is derived on demand from the JSON one.
+    assert!(report.dcc().is_none() || report.certificate.is_some());
 }
 
 fuzz_target!(|data: &[u8]| {

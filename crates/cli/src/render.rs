@@ -76,10 +76,7 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         let _ = writeln!(
             out,
             "  reason         {}: {}",
-            serde_json::to_value(reason.code)
-                .unwrap_or_default()
-                .as_str()
-                .unwrap_or("?"),
+            reason.code.as_str(),
             reason.message
         );
     }

@@ -60,32 +60,46 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base45Error> {
 }
 
 /// Decodes Base45 text, appending the bytes to `out` (which keeps its capacity across calls).
+/// On error `out` is left as it was.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Base45Error> {
+    let start = out.len();
+    let result = decode_append(text, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn decode_append(text: &[u8], out: &mut Vec<u8>) -> Result<(), Base45Error> {
     if text.len() % 3 == 1 {
         return Err(Base45Error::InvalidLength { len: text.len() });
     }
-    out.reserve(text.len() / 3 * 2 + 1);
+    let start = out.len();
+    out.resize(start + text.len() / 3 * 2, 0);
     let mut chunks = text.chunks_exact(3);
-    for (group, chunk) in chunks.by_ref().enumerate() {
+    for ((group, chunk), dst) in chunks
+        .by_ref()
+        .enumerate()
+        .zip(out[start..].chunks_exact_mut(2))
+    {
         let (a, b, c) = (
             DECODE_TABLE[chunk[0] as usize],
             DECODE_TABLE[chunk[1] as usize],
             DECODE_TABLE[chunk[2] as usize],
         );
-        let position = group * 3;
         // Valid values are below 45, INVALID is 0xFF: one test covers all three.
         if (a | b | c) & 0x80 != 0 {
-            return Err(invalid_character(text, position));
+            return Err(invalid_character(text, group * 3));
         }
         let n = u32::from(a) + u32::from(b) * 45 + u32::from(c) * 2025;
         if n > 0xFFFF {
             return Err(Base45Error::GroupOverflow {
-                position,
+                position: group * 3,
                 value: n,
                 max: 0xFFFF,
             });
         }
-        out.extend_from_slice(&(n as u16).to_be_bytes());
+        dst.copy_from_slice(&(n as u16).to_be_bytes());
     }
     if let [x, y] = *chunks.remainder() {
         let position = text.len() - 2;
@@ -199,6 +213,17 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn error_leaves_output_untouched() {
+        let mut out = vec![1, 2, 3];
+        assert!(decode_into(b"BB8BB8U5x", &mut out).is_err());
+        assert_eq!(out, [1, 2, 3]);
+        assert!(decode_into(b"BB8V5", &mut out).is_err());
+        assert_eq!(out, [1, 2, 3]);
+        decode_into(b"BB8", &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3, b'A', b'B']);
     }
 
     proptest! {

@@ -120,7 +120,20 @@ fn inflate_with(
 
 /// Compresses `data` as a zlib stream at the best compression level (QR space is precious).
 pub fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut deflater = Compress::new(Compression::best(), true);
+    // As for inflating: a fresh compressor zeroes about 256 KiB of tables; reuse one per thread.
+    thread_local! {
+        static DEFLATER: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    }
+    let mut deflater = DEFLATER
+        .with(|cell| cell.borrow_mut().take())
+        .unwrap_or_else(|| Compress::new(Compression::best(), true));
+    deflater.reset();
+    let out = deflate_with(&mut deflater, data);
+    DEFLATER.with(|cell| *cell.borrow_mut() = Some(deflater));
+    out
+}
+
+fn deflate_with(deflater: &mut Compress, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 64);
     loop {
         let consumed = deflater.total_in() as usize;

@@ -40,36 +40,31 @@ pub enum ScanError {
 
 /// Reads the text of the QR code in a PNG or JPEG image.
 pub fn scan_image(bytes: &[u8]) -> Result<String, ScanError> {
-    let image_err = |e: image::ImageError| ScanError::Image {
-        detail: e.to_string(),
+    let image_err = |detail: String| ScanError::Image { detail };
+    let reader = || {
+        ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| image_err(e.to_string()))
     };
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ScanError::Image {
-            detail: e.to_string(),
-        })?;
+    // Read the header first: refuse oversized images before decoding a single pixel.
+    let (width, height) = reader()?
+        .into_dimensions()
+        .map_err(|e| image_err(e.to_string()))?;
+    if width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(ScanError::TooLarge { width, height });
+    }
+    let mut reader = reader()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let (width, height) = reader.into_dimensions().map_err(image_err)?;
-    if width > MAX_DIMENSION || height > MAX_DIMENSION {
-        return Err(ScanError::TooLarge { width, height });
-    }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| ScanError::Image {
-            detail: e.to_string(),
-        })?;
-    reader.limits({
-        let mut limits = Limits::default();
-        limits.max_image_width = Some(MAX_DIMENSION);
-        limits.max_image_height = Some(MAX_DIMENSION);
-        limits
-    });
-    let luma = reader.decode().map_err(image_err)?.into_luma8();
-    scan_luma(luma.as_raw().clone(), luma.width(), luma.height())
+    let luma = reader
+        .decode()
+        .map_err(|e| image_err(e.to_string()))?
+        .into_luma8();
+    let (width, height) = luma.dimensions();
+    scan_luma(luma.into_raw(), width, height)
 }
 
 /// Reads the text of the QR code in an 8-bit greyscale bitmap (row-major, `width × height`).

@@ -90,8 +90,7 @@ pub enum Verdict {
 }
 
 /// Machine-readable reason codes. Each names one thing a person at the gate can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ReasonCode {
     /// No `HC1:` prefix.
@@ -126,6 +125,30 @@ pub enum ReasonCode {
     KeyUsageMismatch,
     /// The payload does not conform to its schema.
     SchemaInvalid,
+}
+
+impl ReasonCode {
+    /// The code as it appears in JSON (`signer_unknown`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PrefixMissing => "prefix_missing",
+            Self::PrefixUnsupportedVersion => "prefix_unsupported_version",
+            Self::Base45Invalid => "base45_invalid",
+            Self::DecompressFailed => "decompress_failed",
+            Self::CoseInvalid => "cose_invalid",
+            Self::CwtInvalid => "cwt_invalid",
+            Self::SignerUnknown => "signer_unknown",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::SignatureInvalid => "signature_invalid",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::ValidityMissing => "validity_missing",
+            Self::SignerExpired => "signer_expired",
+            Self::SignerNotYetValid => "signer_not_yet_valid",
+            Self::KeyUsageMismatch => "key_usage_mismatch",
+            Self::SchemaInvalid => "schema_invalid",
+        }
+    }
 }
 
 /// Why a report is not green.
@@ -190,6 +213,12 @@ fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Er
     match kid {
         Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
         None => s.serialize_none(),
+    }
+}
+
+impl Serialize for ReasonCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -5,3 +5,4 @@ mod common;
 mod eu_dcc_testdata;
 mod fixtures;
 mod roundtrip;
+mod trust_store;
