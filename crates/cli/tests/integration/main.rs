@@ -5,4 +5,5 @@ mod common;
 mod eu_dcc_testdata;
 mod fixtures;
 mod roundtrip;
+mod scan;
 mod trust_store;
