@@ -13,14 +13,30 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         Verdict::Yellow => ("YELLOW", "valid with restrictions"),
         Verdict::Red => ("RED", "not valid"),
     };
-    let kind = report
-        .certificate_type
-        .map(|t| format!("{t:?}").to_lowercase())
-        .unwrap_or_else(|| "certificate".to_owned());
-    let _ = writeln!(
-        out,
-        "{word}  {summary} EU Digital COVID Certificate ({kind})"
-    );
+    match report.certificate_type {
+        Some(kind) => {
+            let kind = format!("{kind:?}").to_lowercase();
+            let _ = writeln!(
+                out,
+                "{word}  {summary} EU Digital COVID Certificate ({kind})"
+            );
+        }
+        None if report.certificate.is_some() => {
+            let _ = writeln!(out, "{word}  {summary} EU Digital COVID Certificate");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{word}  {summary}: no readable EU Digital COVID Certificate"
+            );
+        }
+    }
+    if report.certificate.is_some() && report.checks.signature != Outcome::Pass {
+        let _ = writeln!(
+            out,
+            "  (the signature is not verified: the data below may be forged)"
+        );
+    }
     if let Some(dcc) = report.dcc() {
         let nam = &dcc.nam;
         let family = nam

@@ -156,8 +156,7 @@ pub fn parse_lenient_timestamp(text: &str) -> Option<Timestamp> {
         return Some(ts);
     }
     // `+0200` → `+02:00`.
-    let bytes = text.as_bytes();
-    if bytes.len() > 5 {
+    if text.len() > 5 && text.is_char_boundary(text.len() - 5) {
         let (head, tail) = text.split_at(text.len() - 5);
         if (tail.starts_with('+') || tail.starts_with('-'))
             && tail[1..].bytes().all(|b| b.is_ascii_digit())
@@ -453,6 +452,10 @@ mod tests {
             Some(utc("2021-06-27T13:07:53.816463Z"))
         );
         assert_eq!(parse_lenient_timestamp("yesterday"), None);
+        // Multi-byte characters where an offset would be must not split a character.
+        assert_eq!(parse_lenient_timestamp("2021-05-01T10:00:00€€"), None);
+        assert_eq!(parse_lenient_timestamp("€2021-05-01"), None);
+        assert_eq!(parse_lenient_date("2021-05-0€"), None);
     }
 
     #[test]
