@@ -94,18 +94,31 @@ impl std::fmt::Display for Label<'_> {
     }
 }
 
+/// Whether an item is an integer (of any width or sign).
+pub(crate) fn is_int(ty: Type) -> bool {
+    matches!(
+        ty,
+        Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64
+    )
+}
+
+/// Reads a map header (definite or not), or fails naming `what` should have been a map.
+pub(crate) fn map_header(d: &mut Decoder<'_>, what: &str) -> Result<Option<u64>, CborError> {
+    let at = d.position();
+    match d.datatype().ctx(d)? {
+        Type::Map | Type::MapIndef => d.map().ctx(d),
+        other => Err(CborError::at(
+            at,
+            format!("{what} must be a map, found {other}"),
+        )),
+    }
+}
+
 pub(crate) fn label<'b>(d: &mut Decoder<'b>) -> Result<Label<'b>, CborError> {
     let at = d.position();
     match d.datatype().ctx(d)? {
         Type::String => Ok(Label::Text(d.str().ctx(d)?)),
-        Type::U8
-        | Type::U16
-        | Type::U32
-        | Type::U64
-        | Type::I8
-        | Type::I16
-        | Type::I32
-        | Type::I64 => Ok(Label::Int(d.i64().ctx(d)?)),
+        ty if is_int(ty) => Ok(Label::Int(d.i64().ctx(d)?)),
         other => Err(CborError::at(
             at,
             format!("a map key must be an integer or text, found {other}"),
@@ -129,14 +142,7 @@ pub(crate) fn numeric_date(d: &mut Decoder<'_>) -> Result<i64, CborError> {
                 ))
             }
         }
-        Type::U8
-        | Type::U16
-        | Type::U32
-        | Type::U64
-        | Type::I8
-        | Type::I16
-        | Type::I32
-        | Type::I64 => d.i64().ctx(d),
+        ty if is_int(ty) => d.i64().ctx(d),
         other => Err(CborError::at(
             at,
             format!("expected a numeric date, found {other}"),

@@ -328,17 +328,12 @@ fn definite_bytes<'a>(d: &mut Decoder<'a>, what: &str) -> Result<&'a [u8], CoseE
 }
 
 fn read_header<'a>(d: &mut Decoder<'a>, bucket: &'static str) -> Result<Header<'a>, CoseError> {
-    let at = d.position();
-    let len = match d.datatype().ctx(d)? {
-        Type::Map | Type::MapIndef => d.map().ctx(d)?,
-        other => {
-            return Err(CborError::at(
-                at,
-                format!("the {bucket} header must be a map, found {other}"),
-            )
-            .into());
-        }
+    let what = if bucket == "protected" {
+        "the protected header"
+    } else {
+        "the unprotected header"
     };
+    let len = cbor::map_header(d, what)?;
     let mut header = Header::default();
     let mut seen: Vec<Label<'a>> = Vec::new();
     let mut failure: Option<CoseError> = None;
@@ -354,16 +349,7 @@ fn read_header<'a>(d: &mut Decoder<'a>, bucket: &'static str) -> Result<Header<'
         match label {
             Label::Int(HEADER_ALG) => match value_type {
                 Type::String => header.alg = Some(Algorithm::Text(d.str().ctx(d)?.to_owned())),
-                Type::U8
-                | Type::U16
-                | Type::U32
-                | Type::U64
-                | Type::I8
-                | Type::I16
-                | Type::I32
-                | Type::I64 => {
-                    header.alg = Some(Algorithm::from_id(d.i64().ctx(d)?));
-                }
+                ty if cbor::is_int(ty) => header.alg = Some(Algorithm::from_id(d.i64().ctx(d)?)),
                 _ => {
                     failure.get_or_insert(CoseError::BadHeaderValue {
                         label: HEADER_ALG,

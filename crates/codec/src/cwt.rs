@@ -121,16 +121,7 @@ impl<'a> HcertClaims<'a> {
 
 /// Reads the `-260` container and returns its key-1 entry as JSON.
 fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
-    let at = d.position();
-    let len = match d.datatype().ctx(d)? {
-        Type::Map | Type::MapIndef => d.map().ctx(d)?,
-        other => {
-            return Err(CborError::at(
-                at,
-                format!("claim -260 must be a map, found {other}"),
-            ));
-        }
-    };
+    let len = cbor::map_header(d, "claim -260")?;
     let mut dcc = None;
     let mut seen = Vec::new();
     cbor::for_each_entry(d, len, |d| {
