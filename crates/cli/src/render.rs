@@ -82,7 +82,12 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
             let _ = writeln!(out, "  check {name:<16} {mark}");
         }
         if let Some(signer) = &report.signer {
-            let _ = writeln!(out, "  signer         {} ({})", signer.subject, signer.key);
+            let _ = writeln!(
+                out,
+                "  signer         {} ({})",
+                signer.subject(),
+                signer.public_key().describe()
+            );
         }
         if let Some(cert) = &report.certificate {
             let _ = writeln!(out, "  payload        {cert}");

@@ -79,7 +79,7 @@ pub(crate) fn skip(d: &mut Decoder<'_>) -> Result<(), CborError> {
 }
 
 /// Reads an integer or text-string map key (COSE header labels, CWT claim keys).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Label<'b> {
     Int(i64),
     Text(&'b str),
@@ -91,6 +91,38 @@ impl std::fmt::Display for Label<'_> {
             Label::Int(n) => write!(f, "{n}"),
             Label::Text(s) => write!(f, "{s:?}"),
         }
+    }
+}
+
+/// The keys seen so far in one map, to refuse duplicates. Headers and claim sets are small,
+/// so the first keys live inline and only a large map allocates.
+pub(crate) struct SeenLabels<'b> {
+    inline: [Label<'b>; 8],
+    len: usize,
+    spill: Vec<Label<'b>>,
+}
+
+impl<'b> SeenLabels<'b> {
+    pub(crate) fn new() -> Self {
+        Self {
+            inline: [Label::Int(0); 8],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Records `label`; returns false if it was already there.
+    pub(crate) fn insert(&mut self, label: Label<'b>) -> bool {
+        if self.inline[..self.len].contains(&label) || self.spill.contains(&label) {
+            return false;
+        }
+        if self.len < self.inline.len() {
+            self.inline[self.len] = label;
+            self.len += 1;
+        } else {
+            self.spill.push(label);
+        }
+        true
     }
 }
 
@@ -272,4 +304,21 @@ pub(crate) fn to_json(d: &mut Decoder<'_>, depth: usize) -> Result<Option<Value>
 pub(crate) fn expect_end(d: &Decoder<'_>) -> Result<(), usize> {
     let extra = d.input().len() - d.position();
     if extra == 0 { Ok(()) } else { Err(extra) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_labels_find_duplicates_past_the_inline_slots() {
+        let mut seen = SeenLabels::new();
+        for i in 0..20 {
+            assert!(seen.insert(Label::Int(i)));
+        }
+        assert!(seen.insert(Label::Text("a")));
+        assert!(!seen.insert(Label::Int(3)));
+        assert!(!seen.insert(Label::Int(15)));
+        assert!(!seen.insert(Label::Text("a")));
+    }
 }

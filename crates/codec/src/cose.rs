@@ -335,11 +335,11 @@ fn read_header<'a>(d: &mut Decoder<'a>, bucket: &'static str) -> Result<Header<'
     };
     let len = cbor::map_header(d, what)?;
     let mut header = Header::default();
-    let mut seen: Vec<Label<'a>> = Vec::new();
+    let mut seen = cbor::SeenLabels::new();
     let mut failure: Option<CoseError> = None;
     cbor::for_each_entry(d, len, |d| {
         let label = cbor::label(d)?;
-        if seen.contains(&label) {
+        if !seen.insert(label) {
             failure.get_or_insert(CoseError::DuplicateLabel {
                 label: label.to_string(),
                 bucket,
@@ -372,7 +372,6 @@ fn read_header<'a>(d: &mut Decoder<'a>, bucket: &'static str) -> Result<Header<'
             },
             _ => cbor::skip(d)?,
         }
-        seen.push(label);
         Ok(())
     })?;
     match failure {

@@ -73,11 +73,11 @@ impl<'a> HcertClaims<'a> {
         let mut issued_at = None;
         let mut expires_at = None;
         let mut dcc = None;
-        let mut seen: Vec<Label<'a>> = Vec::new();
+        let mut seen = cbor::SeenLabels::new();
         let mut duplicate = None;
         cbor::for_each_entry(&mut d, len, |d| {
             let key = cbor::label(d)?;
-            if seen.contains(&key) {
+            if !seen.insert(key) {
                 duplicate.get_or_insert_with(|| key.to_string());
             }
             match key {
@@ -99,7 +99,6 @@ impl<'a> HcertClaims<'a> {
                 Label::Int(CLAIM_HCERT) => dcc = read_hcert(d)?,
                 _ => cbor::skip(d)?,
             }
-            seen.push(key);
             Ok(())
         })?;
         if let Some(claim) = duplicate {
@@ -123,11 +122,11 @@ impl<'a> HcertClaims<'a> {
 fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
     let len = cbor::map_header(d, "claim -260")?;
     let mut dcc = None;
-    let mut seen = Vec::new();
+    let mut seen = cbor::SeenLabels::new();
     cbor::for_each_entry(d, len, |d| {
         let key_at = d.position();
         let key = cbor::label(d)?;
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             return Err(CborError::at(
                 key_at,
                 format!("key {key} appears twice in claim -260"),
@@ -138,7 +137,6 @@ fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
         } else {
             cbor::skip(d)?;
         }
-        seen.push(key);
         Ok(())
     })?;
     Ok(dcc)

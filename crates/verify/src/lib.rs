@@ -20,11 +20,11 @@ use healthpass_codec::cwt::HcertClaims;
 use healthpass_codec::dcc::CertificateType;
 use healthpass_codec::{base45, hc1, zlib};
 use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 
-pub use report::{
-    Checks, Format, Outcome, Reason, ReasonCode, SignerSummary, Verdict, VerificationReport,
-};
+pub use report::{Checks, Format, Outcome, Reason, ReasonCode, Verdict, VerificationReport};
 
 /// Settings of the verifier. The defaults are what a border check should use.
 #[derive(Debug, Clone)]
@@ -165,17 +165,7 @@ fn check_message(
 
     // Signer and signature: independent of the payload's content.
     let verified_by = check_signature(&message, trust, run);
-    if let Some(signer) = verified_by {
-        let validity = signer.validity();
-        report.signer = Some(SignerSummary {
-            subject: signer.subject().to_owned(),
-            country: signer.country().map(str::to_owned),
-            thumbprint: signer.thumbprint().to_owned(),
-            not_before: validity.not_before,
-            not_after: validity.not_after,
-            key: signer.public_key().describe(),
-        });
-    }
+    report.signer = verified_by.cloned();
 
     let claims = match HcertClaims::decode(message.payload) {
         Ok(claims) => {
@@ -198,7 +188,8 @@ fn check_message(
         .expires_at
         .and_then(|s| Timestamp::from_second(s).ok());
 
-    run.checks.validity_period = check_validity(report, verified_by, now, options, run);
+    run.checks.validity_period =
+        check_validity(report, verified_by.map(|s| &**s), now, options, run);
 
     let types = entry_types(&claims.dcc);
     report.certificate_type = match types.as_slice() {
@@ -248,7 +239,7 @@ fn check_signature<'t>(
     message: &CoseSign1<'_>,
     trust: &'t TrustStore,
     run: &mut Run,
-) -> Option<&'t SignerCertificate> {
+) -> Option<&'t Arc<SignerCertificate>> {
     let Some(kid) = message.kid() else {
         run.checks.signer = run.fail(
             ReasonCode::SignerUnknown,

@@ -1,7 +1,10 @@
 //! The verification report: every check's outcome, the decoded certificate and the verdict.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use healthpass_codec::dcc::{CertificateType, DigitalCovidCertificate};
+use healthpass_trust::SignerCertificate;
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -160,25 +163,38 @@ pub struct Reason {
     pub message: String,
 }
 
-/// The signer that verified the signature (no personal data: a DSC is an organisation's).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SignerSummary {
-    /// Subject distinguished name.
-    pub subject: String,
-    /// Subject country.
-    pub country: Option<String>,
-    /// SHA-256 of the certificate, hex.
-    pub thumbprint: String,
-    /// Not valid before.
-    pub not_before: Timestamp,
-    /// Not valid after.
-    pub not_after: Timestamp,
-    /// Key type, e.g. `EC P-256`.
-    pub key: String,
+/// How the signer that verified the signature appears in JSON (no personal data: a DSC
+/// belongs to an organisation).
+#[derive(Serialize)]
+struct SignerSummary<'a> {
+    subject: &'a str,
+    country: Option<&'a str>,
+    thumbprint: &'a str,
+    not_before: Timestamp,
+    not_after: Timestamp,
+    key: String,
+}
+
+fn signer_summary<S: Serializer>(
+    signer: &Option<Arc<SignerCertificate>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match signer {
+        None => s.serialize_none(),
+        Some(signer) => SignerSummary {
+            subject: signer.subject(),
+            country: signer.country(),
+            thumbprint: signer.thumbprint(),
+            not_before: signer.validity().not_before,
+            not_after: signer.validity().not_after,
+            key: signer.public_key().describe(),
+        }
+        .serialize(s),
+    }
 }
 
 /// Everything the verifier found out about one scanned text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct VerificationReport {
     /// The format (always `hc1` for now).
     pub format: Format,
@@ -201,8 +217,9 @@ pub struct VerificationReport {
     pub expires_at: Option<Timestamp>,
     /// The type of the certificate's entry, when there is exactly one type.
     pub certificate_type: Option<CertificateType>,
-    /// The signer whose key verified the signature.
-    pub signer: Option<SignerSummary>,
+    /// The signer whose key verified the signature (shared with the trust store, not copied).
+    #[serde(serialize_with = "signer_summary")]
+    pub signer: Option<Arc<SignerCertificate>>,
     /// The DCC schema version the payload was checked against.
     pub schema_version: Option<&'static str>,
     /// The payload as JSON (present once the CWT decodes, whatever the verdict).

@@ -93,6 +93,8 @@ fn verify_json_has_the_contract_shape() {
         base64::engine::general_purpose::STANDARD.encode(kid)
     );
     assert_eq!(report["issuer_country"], "AT");
+    assert_eq!(report["signer"]["country"], "AT");
+    assert_eq!(report["signer"]["key"], "EC P-256");
     assert_eq!(report["issued_at"], "2026-03-01T12:00:00Z");
     assert_eq!(report["expires_at"], "2026-03-31T12:00:00Z");
     assert_eq!(report["certificate"], vaccination());

@@ -240,5 +240,5 @@ fn every_signer_with_the_kid_is_tried() {
     assert_eq!(store.signers(&at.kid()).len(), 2);
     let report = verify(&text, t0(), &store);
     assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
-    assert_eq!(report.signer.unwrap().country.as_deref(), Some("AT"));
+    assert_eq!(report.signer.unwrap().country(), Some("AT"));
 }
