@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use healthpass_verify::{Verdict, VerificationReport};
+use healthpass_verify::{Verdict, VerificationReport, VerifyOptions};
 use rayon::prelude::*;
 
 use crate::input;
@@ -30,6 +30,12 @@ pub struct VerifyArgs {
     /// input order.
     #[arg(long, value_name = "FILE", conflicts_with = "input")]
     batch: Option<String>,
+    /// Accept texts whose `HC1:` prefix was dropped (some wallets did this).
+    #[arg(long)]
+    accept_missing_prefix: bool,
+    /// Accept certificates whose COSE message is not zlib-compressed (as the EU apps do).
+    #[arg(long)]
+    accept_uncompressed: bool,
     /// Threads for --batch (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -41,11 +47,16 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let trust = input::trust_store(&args.trust)?;
     let now = input::time_or_now(args.at.as_deref())?;
+    let options = VerifyOptions {
+        accept_missing_prefix: args.accept_missing_prefix,
+        accept_uncompressed: args.accept_uncompressed,
+        ..VerifyOptions::default()
+    };
     if let Some(batch) = &args.batch {
-        return run_batch(batch, args.threads, now, &trust);
+        return run_batch(batch, args.threads, now, &trust, &options);
     }
     let text = input::qr_text(args.input.as_deref().unwrap_or("-"))?;
-    let report = healthpass_verify::verify(&text, now, &trust);
+    let report = healthpass_verify::verify_with(&text, now, &trust, &options);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -71,6 +82,7 @@ fn run_batch(
     threads: Option<usize>,
     now: jiff::Timestamp,
     trust: &healthpass_trust::TrustStore,
+    options: &VerifyOptions,
 ) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if source == "-" {
         Box::new(std::io::stdin().lock())
@@ -105,7 +117,7 @@ fn run_batch(
             chunk
                 .par_iter()
                 .map(|line| {
-                    let report = healthpass_verify::verify(line.trim(), now, trust);
+                    let report = healthpass_verify::verify_with(line.trim(), now, trust, options);
                     let json = serde_json::to_string(&report)
                         .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
                     (report.verdict == Verdict::Green, json)

@@ -34,6 +34,13 @@ pub struct VerifyOptions {
     pub clock_skew: SignedDuration,
     /// Cap on the inflated size of a certificate. Default 64 KiB.
     pub inflate_limit: usize,
+    /// Read a text without the `HC1:` prefix as if it had one. Some wallets dropped the prefix
+    /// and the EU app team let verifiers accept that (dgca-verifier-app-ios#105). The signature
+    /// still covers everything that matters. Default false: the spec requires the prefix.
+    pub accept_missing_prefix: bool,
+    /// Read bytes that are not zlib as an uncompressed COSE message, as the DGCA apps do. The
+    /// signature still covers everything that matters. Default false: the spec requires zlib.
+    pub accept_uncompressed: bool,
 }
 
 impl Default for VerifyOptions {
@@ -41,6 +48,8 @@ impl Default for VerifyOptions {
         Self {
             clock_skew: SignedDuration::from_mins(5),
             inflate_limit: zlib::DEFAULT_INFLATE_LIMIT,
+            accept_missing_prefix: false,
+            accept_uncompressed: false,
         }
     }
 }
@@ -115,6 +124,10 @@ fn decode_transport(text: &str, options: &VerifyOptions, run: &mut Run) -> Optio
             run.checks.prefix = Outcome::Pass;
             body
         }
+        Err(hc1::PrefixError::Missing) if options.accept_missing_prefix => {
+            run.checks.prefix = Outcome::Pass;
+            text
+        }
         Err(err) => {
             let code = match err {
                 hc1::PrefixError::UnsupportedVersion { .. } => ReasonCode::PrefixUnsupportedVersion,
@@ -134,6 +147,10 @@ fn decode_transport(text: &str, options: &VerifyOptions, run: &mut Run) -> Optio
         Ok(bytes) => {
             run.checks.decompress = Outcome::Pass;
             Some(bytes)
+        }
+        Err(zlib::InflateError::NotZlib { .. }) if options.accept_uncompressed => {
+            run.checks.decompress = Outcome::Pass;
+            Some(compressed)
         }
         Err(err) => {
             run.checks.decompress = run.fail(ReasonCode::DecompressFailed, err.to_string());

@@ -255,3 +255,47 @@ fn every_layer_matches_the_recorded_intermediate_values() {
     assert!(base45 > 70 && inflate > 70 && decode > 70);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The lenient policies turn exactly the cases they are for green: H3 (no prefix) and Z2
+/// (uncompressed COSE), which the strict default refuses.
+#[test]
+fn lenient_policies_accept_missing_prefix_and_uncompressed_cose() {
+    let Some(dir) = corpus_dir("eu-dcc-testdata") else {
+        return;
+    };
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (file, option) in [("H3.json", "prefix"), ("Z2.json", "uncompressed")] {
+        let record: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("common/2DCode/raw").join(file)).unwrap(),
+        )
+        .unwrap();
+        let mut trust = TrustStore::new();
+        trust
+            .insert_der(
+                &b64.decode(record["TESTCTX"]["CERTIFICATE"].as_str().unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
+        let now = healthpass_codec::dcc::parse_lenient_timestamp(
+            record["TESTCTX"]["VALIDATIONCLOCK"].as_str().unwrap(),
+        )
+        .unwrap();
+        let text = record["PREFIX"].as_str().unwrap();
+        let strict = healthpass_verify::verify(text, now, &trust);
+        assert_eq!(strict.verdict, Verdict::Red, "{file}");
+        let options = healthpass_verify::VerifyOptions {
+            accept_missing_prefix: option == "prefix",
+            accept_uncompressed: option == "uncompressed",
+            ..Default::default()
+        };
+        let lenient = healthpass_verify::verify_with(text, now, &trust, &options);
+        assert_eq!(lenient.checks.prefix, Outcome::Pass, "{file}");
+        assert_eq!(lenient.checks.decompress, Outcome::Pass, "{file}");
+        assert_eq!(
+            lenient.checks.signature,
+            Outcome::Pass,
+            "{file}: {:?}",
+            lenient.reasons
+        );
+    }
+}
