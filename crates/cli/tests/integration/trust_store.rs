@@ -114,3 +114,111 @@ fn certificates_with_trailing_bytes_are_refused() {
     ));
     assert!(SignerCertificate::from_der(&der[..100]).is_err());
 }
+
+/// A minimal DER rewriter for building oddly-encoded certificates from a good one.
+mod der {
+    /// Splits a DER element into (tag, content, total length).
+    pub fn element(bytes: &[u8]) -> (u8, &[u8], usize) {
+        let tag = bytes[0];
+        let (len, header) = match bytes[1] {
+            n if n < 0x80 => (n as usize, 2),
+            0x81 => (bytes[2] as usize, 3),
+            0x82 => ((bytes[2] as usize) << 8 | bytes[3] as usize, 4),
+            n => panic!("length form {n:#x} not needed here"),
+        };
+        (tag, &bytes[header..header + len], header + len)
+    }
+
+    /// The children of a constructed element's content.
+    pub fn children(mut content: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while !content.is_empty() {
+            let (_, _, total) = element(content);
+            out.push(content[..total].to_vec());
+            content = &content[total..];
+        }
+        out
+    }
+
+    pub fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n < 0x100 => out.extend_from_slice(&[0x81, n as u8]),
+            n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// Rebuilds a certificate with `edit` applied to the children of its TBSCertificate.
+    pub fn edit_tbs(cert: &[u8], edit: impl FnOnce(Vec<Vec<u8>>) -> Vec<Vec<u8>>) -> Vec<u8> {
+        let (_, cert_content, _) = element(cert);
+        let mut parts = children(cert_content);
+        let (tbs_tag, tbs_content, _) = element(&parts[0]);
+        let tbs = edit(children(tbs_content)).concat();
+        parts[0] = encode(tbs_tag, &tbs);
+        encode(0x30, &parts.concat())
+    }
+}
+
+#[test]
+fn tolerates_v1_certificates_and_explicit_defaults() {
+    let original = &at_es256().dsc_cert_der;
+    let good = SignerCertificate::from_der(original).unwrap();
+
+    // X.509 v1: no version field ([0]) and no extensions ([3]), as three real Spanish DSCs.
+    let v1 = der::edit_tbs(original, |fields| {
+        fields
+            .into_iter()
+            .filter(|f| f[0] != 0xA0 && f[0] != 0xA3)
+            .collect()
+    });
+    let parsed = SignerCertificate::from_der(&v1).unwrap();
+    assert_eq!(
+        parsed.key_usage(),
+        &KeyUsage::Any,
+        "no extensions: no restriction"
+    );
+    assert_eq!(parsed.country(), Some("AT"));
+    assert_eq!(parsed.public_key(), good.public_key());
+    assert_eq!(
+        parsed.kid(),
+        kid_of(&v1),
+        "the kid is computed over the bytes received"
+    );
+
+    // Every extension with `critical FALSE` written out, which DER forbids but real DSCs do.
+    let explicit = der::edit_tbs(original, |fields| {
+        fields
+            .into_iter()
+            .map(|field| {
+                if field[0] != 0xA3 {
+                    return field;
+                }
+                let (_, wrapper, _) = der::element(&field);
+                let (_, list, _) = der::element(wrapper);
+                let extensions: Vec<Vec<u8>> = der::children(list)
+                    .into_iter()
+                    .map(|ext| {
+                        let (_, content, _) = der::element(&ext);
+                        let mut parts = der::children(content);
+                        if parts[1][0] != 0x01 {
+                            parts.insert(1, vec![0x01, 0x01, 0x00]);
+                        }
+                        der::encode(0x30, &parts.concat())
+                    })
+                    .collect();
+                der::encode(0xA3, &der::encode(0x30, &extensions.concat()))
+            })
+            .collect()
+    });
+    assert_ne!(&explicit, original);
+    let parsed = SignerCertificate::from_der(&explicit).unwrap();
+    assert_eq!(
+        parsed.key_usage(),
+        good.key_usage(),
+        "the extended key usage still reads"
+    );
+    assert_eq!(parsed.validity(), good.validity());
+}
