@@ -25,7 +25,8 @@ pub const EXIT_ERROR: u8 = 2;
 #[command(
     name = "healthpass",
     version,
-    about = "Verify, issue and scan digital health certificates (EU DCC / HC1)."
+    about = "Verify, issue and scan digital health certificates (EU DCC / HC1).",
+    after_help = "Exit status: 0 green (or success), 1 yellow or red (or no QR code found), 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
