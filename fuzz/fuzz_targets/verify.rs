@@ -1,4 +1,6 @@
-//! The whole pipeline: with an empty trust store nothing is green and no signature passes.
+//! The whole pipeline, twice: with an empty trust store nothing is green and no signature
+//! passes; with a real signer trusted, the signature path runs, and a green report must have
+//! passed every check and given no reason.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -12,6 +14,13 @@ use libfuzzer_sys::fuzz_target;
 static NOW: LazyLock<Timestamp> =
     LazyLock::new(|| "2026-01-01T00:00:00Z".parse().expect("fixed timestamp"));
 static TRUST: LazyLock<TrustStore> = LazyLock::new(TrustStore::new);
+static TRUSTED_AT: LazyLock<TrustStore> = LazyLock::new(|| {
+    let mut store = TrustStore::new();
+    store
+        .insert_der(include_bytes!("../fixtures/at-dsc.der"))
+        .expect("the AT test signer parses");
+    store
+});
 
 fn check(text: &str) {
     let report = verify(text, *NOW, &TRUST);
@@ -25,6 +34,17 @@ fn check(text: &str) {
     assert!(!report.reasons.is_empty(), "a red report must say why");
     // The typed payload is derived on demand from the JSON one.
     assert!(report.dcc().is_none() || report.certificate.is_some());
+
+    let trusted = verify(text, *NOW, &TRUSTED_AT);
+    if trusted.verdict == Verdict::Green {
+        assert!(trusted.checks.all_pass() && trusted.reasons.is_empty(), "{trusted:?}");
+    } else {
+        assert!(!trusted.reasons.is_empty(), "a red report must say why: {trusted:?}");
+    }
+    if trusted.checks.signature == Outcome::Pass {
+        assert_eq!(trusted.checks.signer, Outcome::Pass);
+        assert!(trusted.signer.is_some());
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

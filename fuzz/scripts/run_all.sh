@@ -5,7 +5,7 @@
 set -u
 SECONDS_PER_TARGET=${1:-600}
 LOG_DIR=${2:-/tmp/fuzz-logs}
-TARGETS=${TARGETS:-"base45 inflate cose_cwt verify"}
+TARGETS=${TARGETS:-"base45 inflate cose_cwt verify signer_certificate scan_image"}
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$LOG_DIR"
 export RUSTC_BOOTSTRAP=1
@@ -21,8 +21,11 @@ for t in $TARGETS; do
         echo "== build attempt $attempt failed; retrying in 60 s" >> "$log"
         sleep 60
     done
+    # QR images are larger than certificate texts.
+    max_len=4096
+    [ "$t" = scan_image ] && max_len=65536
     cargo fuzz run -a "$t" -- \
-        -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len=4096 \
+        -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len="$max_len" \
         -print_final_stats=1 >> "$log" 2>&1
     echo "== $t  exit $?  end $(date -u +%FT%TZ)" >> "$log"
 done

@@ -8,6 +8,8 @@ PREFIX (HC1 text), BASE45, COMPRESSED (hex), COSE (hex) and CBOR (hex). Seeds:
   base45   <- BASE45 text
   inflate  <- COMPRESSED bytes
   cose_cwt <- COSE bytes, and CBOR bytes (the target also decodes its input as CWT claims)
+  signer_certificate <- TESTCTX.CERTIFICATE (DER), and the same as Base64 text
+  scan_image <- 2DCODE (the PNG of the QR code)
 Files are named by SHA-1 of their content, as libFuzzer does, so re-running is idempotent.
 """
 import hashlib
@@ -27,6 +29,11 @@ PLAN = {
     "COMPRESSED": [("inflate", HEX)],
     "COSE": [("cose_cwt", HEX), ("verify", HEX)],
     "CBOR": [("cose_cwt", HEX)],
+    "2DCODE": [("scan_image", lambda v: __import__("base64").b64decode(v))],
+    "TESTCTX.CERTIFICATE": [
+        ("signer_certificate", lambda v: __import__("base64").b64decode(v)),
+        ("signer_certificate", TEXT),
+    ],
 }
 
 
@@ -42,7 +49,9 @@ def main() -> None:
         if not isinstance(doc, dict):
             continue
         for field, targets in PLAN.items():
-            value = doc.get(field)
+            value = doc
+            for part in field.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
             if not isinstance(value, str) or not value:
                 continue
             for target, decode in targets:
