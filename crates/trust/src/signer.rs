@@ -385,3 +385,66 @@ fn key_usage(extensions: Option<&x509_cert::ext::Extensions>) -> KeyUsage {
         KeyUsage::Only(types)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_usage_permits() {
+        assert!(KeyUsage::Any.permits(CertificateType::Recovery));
+        let tests_only = KeyUsage::Only(vec![CertificateType::Test]);
+        assert!(tests_only.permits(CertificateType::Test));
+        assert!(!tests_only.permits(CertificateType::Vaccination));
+        assert!(!KeyUsage::Unreadable.permits(CertificateType::Test));
+    }
+
+    #[test]
+    fn both_oid_families_restrict() {
+        for (text, ty) in DCC_KEY_USAGE_OIDS {
+            let oid = ObjectIdentifier::new(text).unwrap();
+            let mut ext_value = Vec::new();
+            der::Encode::encode_to_vec(&vec![oid], &mut ext_value).unwrap();
+            let ext = x509_cert::ext::Extension {
+                extn_id: OID_EXT_KEY_USAGE,
+                critical: false,
+                extn_value: der::asn1::OctetString::new(ext_value).unwrap(),
+            };
+            assert_eq!(
+                key_usage(Some(&vec![ext])),
+                KeyUsage::Only(vec![ty]),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_or_unreadable_extended_key_usage() {
+        let client_auth = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+        let mut value = Vec::new();
+        der::Encode::encode_to_vec(&vec![client_auth], &mut value).unwrap();
+        let foreign = x509_cert::ext::Extension {
+            extn_id: OID_EXT_KEY_USAGE,
+            critical: false,
+            extn_value: der::asn1::OctetString::new(value).unwrap(),
+        };
+        assert_eq!(key_usage(Some(&vec![foreign])), KeyUsage::Any);
+        let garbage = x509_cert::ext::Extension {
+            extn_id: OID_EXT_KEY_USAGE,
+            critical: false,
+            extn_value: der::asn1::OctetString::new(vec![0x04, 0x00]).unwrap(),
+        };
+        assert_eq!(key_usage(Some(&vec![garbage])), KeyUsage::Unreadable);
+        assert_eq!(key_usage(None), KeyUsage::Any);
+    }
+
+    #[test]
+    fn rsa_modulus_size() {
+        // RSAPublicKey { modulus 0xC1 (with its DER sign byte 00: 8 bits), exponent 3 }
+        assert_eq!(
+            rsa_modulus_bits(&[0x30, 0x07, 0x02, 0x02, 0x00, 0xC1, 0x02, 0x01, 0x03]),
+            Some(8)
+        );
+        assert_eq!(rsa_modulus_bits(&[0x30, 0x00]), None);
+    }
+}

@@ -184,3 +184,37 @@ impl TrustStore {
         Ok(added)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_certificates_reads_pem_der_and_base64() {
+        let der = vec![0x30, 0x03, 0x02, 0x01, 0x01];
+        assert_eq!(TrustStore::parse_certificates(&der), vec![der.clone()]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let pem = format!(
+            "junk\n-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n\
+             -----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"
+        );
+        assert_eq!(
+            TrustStore::parse_certificates(pem.as_bytes()),
+            vec![der.clone(), der.clone()]
+        );
+        assert_eq!(
+            TrustStore::parse_certificates(b64.as_bytes()),
+            vec![der.clone()]
+        );
+        assert!(TrustStore::parse_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n").is_empty());
+        assert!(TrustStore::parse_certificates(&[0xFF, 0xFE]).is_empty());
+    }
+
+    #[test]
+    fn an_empty_store_finds_nothing() {
+        let store = TrustStore::new();
+        assert!(store.is_empty());
+        assert!(store.signers(&[0; 8]).is_empty());
+        assert_eq!(store.iter().count(), 0);
+    }
+}
