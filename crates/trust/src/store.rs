@@ -137,7 +137,8 @@ impl TrustStore {
     }
 
     /// Loads every certificate in a file (PEM, DER or Base64 DER) or, for a folder, in every
-    /// `.pem`, `.crt`, `.cer`, `.der` and `.b64` file below it. Returns how many were added.
+    /// `.pem`, `.crt`, `.cer`, `.der` and `.b64` file below it (files in a folder that hold no
+    /// certificate, such as private keys, are skipped). Returns how many were added.
     pub fn load_path(&mut self, path: &Path) -> Result<usize, LoadError> {
         let io = |source| LoadError::Io {
             path: path.to_owned(),
@@ -158,7 +159,12 @@ impl TrustStore {
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| CERT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
                 if entry.is_dir() || is_cert {
-                    added += self.load_path(&entry)?;
+                    match self.load_path(&entry) {
+                        Ok(n) => added += n,
+                        // A folder may hold other PEM files too (private keys, CSRs): skip them.
+                        Err(LoadError::NoCertificate { .. }) => {}
+                        Err(err) => return Err(err),
+                    }
                 }
             }
             return Ok(added);

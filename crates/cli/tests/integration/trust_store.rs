@@ -69,6 +69,8 @@ fn loads_pem_der_base64_files_and_folders() {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&de_ps256().dsc_cert_der);
     std::fs::write(d.join("de.b64"), b64).unwrap();
     std::fs::write(d.join("notes.txt"), "not a certificate").unwrap();
+    // A private key beside the certificates (as `keys test-pki` writes them) is skipped.
+    std::fs::write(d.join("dsc.key.pem"), &at_es256().dsc_key_pem).unwrap();
     let mut store = TrustStore::new();
     assert_eq!(store.load_path(d).unwrap(), 4);
     assert_eq!(store.len(), 4);
