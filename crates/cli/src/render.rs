@@ -71,8 +71,11 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
             let _ = writeln!(out, "  valid          {iat} to {exp}");
         }
     }
-    if details {
+    if report.verdict != Verdict::Green || details {
+        // Clocks lie: say which time the verdict is about.
         let _ = writeln!(out, "  checked at     {}", report.checked_at);
+    }
+    if details {
         for (name, outcome) in report.checks.iter() {
             let mark = match outcome {
                 Outcome::Pass => "pass",
