@@ -173,13 +173,13 @@ pub fn parse_lenient_timestamp(text: &str) -> Option<Timestamp> {
 fn lenient_date<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
     let text = <Cow<'de, str>>::deserialize(d)?;
     parse_lenient_date(&text)
-        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date")))
+        .ok_or_else(|| serde::de::Error::custom("a date field is not YYYY-MM-DD"))
 }
 
 fn lenient_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
     let text = <Cow<'de, str>>::deserialize(d)?;
     parse_lenient_timestamp(&text)
-        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date-time")))
+        .ok_or_else(|| serde::de::Error::custom("a date-time field is not RFC 3339"))
 }
 
 fn optional_lenient_timestamp<'de, D: Deserializer<'de>>(
@@ -374,11 +374,31 @@ pub enum PayloadError {
     },
 }
 
+/// Replaces every quoted value in a message with `"…"`: serde quotes the offending value, and
+/// payload values are personal data that must not reach reports or logs.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl<'a> DigitalCovidCertificate<'a> {
     /// Reads a DCC from its JSON form.
     pub fn from_json(value: &'a Value) -> Result<Self, PayloadError> {
         let raw = RawDcc::deserialize(value).map_err(|e| PayloadError::Malformed {
-            detail: e.to_string(),
+            detail: redact_quoted(&e.to_string()),
         })?;
         let mut entries = Vec::with_capacity(1);
         entries.extend(raw.v.into_iter().map(Entry::Vaccination));
@@ -509,11 +529,21 @@ mod tests {
                 types: "v, t".into()
             })
         );
-        let mut wrong = value;
-        wrong["v"][0]["dn"] = json!("two");
-        assert!(matches!(
-            DigitalCovidCertificate::from_json(&wrong),
-            Err(PayloadError::Malformed { .. })
-        ));
+        let mut wrong = value.clone();
+        wrong["v"][0]["dn"] = json!("Erika Musterfrau");
+        let Err(PayloadError::Malformed { detail }) = DigitalCovidCertificate::from_json(&wrong)
+        else {
+            panic!("a string dose number must not decode");
+        };
+        assert!(!detail.contains("Erika"), "values are not echoed: {detail}");
+        let mut bad_date = value;
+        bad_date["v"][0]["dt"] = json!("1964-13-45 secret");
+        let err = DigitalCovidCertificate::from_json(&bad_date)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("secret") && err.contains("not YYYY-MM-DD"),
+            "{err}"
+        );
     }
 }
