@@ -8,7 +8,11 @@ const LIMIT: usize = 64 * 1024;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(out) = zlib::inflate(data, LIMIT) {
-        assert!(out.len() <= LIMIT, "inflate produced {} bytes over a cap of {LIMIT}", out.len());
+        assert!(
+            out.len() <= LIMIT,
+            "inflate produced {} bytes over a cap of {LIMIT}",
+            out.len()
+        );
     }
 
     if data.len() <= LIMIT {

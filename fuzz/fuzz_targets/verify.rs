@@ -24,22 +24,36 @@ static TRUSTED_AT: LazyLock<TrustStore> = LazyLock::new(|| {
 
 fn check(text: &str) {
     let report = verify(text, *NOW, &TRUST);
-    assert_ne!(report.verdict, Verdict::Green, "green with an empty trust store: {report:?}");
+    assert_ne!(
+        report.verdict,
+        Verdict::Green,
+        "green with an empty trust store: {report:?}"
+    );
     assert_ne!(
         report.checks.signature,
         Outcome::Pass,
         "signature passed with an empty trust store: {report:?}"
     );
-    assert_ne!(report.checks.signer, Outcome::Pass, "a signer was found in an empty store");
+    assert_ne!(
+        report.checks.signer,
+        Outcome::Pass,
+        "a signer was found in an empty store"
+    );
     assert!(!report.reasons.is_empty(), "a red report must say why");
     // The typed payload is derived on demand from the JSON one.
     assert!(report.dcc().is_none() || report.certificate.is_some());
 
     let trusted = verify(text, *NOW, &TRUSTED_AT);
     if trusted.verdict == Verdict::Green {
-        assert!(trusted.checks.all_pass() && trusted.reasons.is_empty(), "{trusted:?}");
+        assert!(
+            trusted.checks.all_pass() && trusted.reasons.is_empty(),
+            "{trusted:?}"
+        );
     } else {
-        assert!(!trusted.reasons.is_empty(), "a red report must say why: {trusted:?}");
+        assert!(
+            !trusted.reasons.is_empty(),
+            "a red report must say why: {trusted:?}"
+        );
     }
     if trusted.checks.signature == Outcome::Pass {
         assert_eq!(trusted.checks.signer, Outcome::Pass);
