@@ -1,6 +1,6 @@
 //! Reading inputs: files, stdin, trust stores and times, with errors that say what to do.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -71,24 +71,68 @@ pub fn time_or_now(at: Option<&str>) -> anyhow::Result<Timestamp> {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so that a
-/// failure never leaves a partial file behind.
+/// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}", path.display())
-    })
+    let mut file = AtomicFile::create(path)?;
+    file.writer()
+        .write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit()
+}
+
+/// An output file written under a temporary name and renamed into place only by `commit`, so
+/// that a failure never leaves a partial file behind.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(Self {
+            tmp,
+            path: path.to_owned(),
+            writer: Some(std::io::BufWriter::new(file)),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut impl Write {
+        // Present until commit, which consumes self.
+        self.writer.as_mut().expect("writer taken only by commit")
+    }
+
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let writer = self.writer.take().expect("writer taken only by commit");
+        let file = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", self.tmp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", self.tmp.display()))?;
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal). `total` is in bytes or

@@ -1,6 +1,6 @@
 //! `healthpass issue`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 use healthpass_issue::{Hc1Issuer, SigningKey};
 use healthpass_trust::{SignerCertificate, TrustStore};
 use jiff::{SignedDuration, Timestamp};
-use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::input;
@@ -128,39 +127,28 @@ fn issue_batch(
     issued_at: Timestamp,
     expires_at: Timestamp,
 ) -> anyhow::Result<ExitCode> {
-    let file =
-        std::fs::File::open(batch).with_context(|| format!("cannot read {}", batch.display()))?;
-    let lines: Vec<String> = std::io::BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot read {}", batch.display()))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .context("cannot start worker threads")?;
-    let progress = input::progress_bar(Some(lines.len() as u64), "issuing");
-    let results: Vec<anyhow::Result<String>> = pool.install(|| {
-        lines
-            .par_iter()
-            .enumerate()
-            .map(|(i, line)| {
-                let what = format!("{} line {}", batch.display(), i + 1);
-                let payload = checked_payload(line, &what)?;
-                let text = issuer
-                    .issue(&payload, issued_at, expires_at)
-                    .with_context(|| what.clone())?;
-                progress.inc(1);
-                Ok(text)
-            })
-            .collect()
-    });
+    let source = batch.display().to_string();
+    let (reader, total) = crate::batch::open(&source)?;
+    let pool = crate::batch::pool(threads)?;
+    let progress = input::progress_bar(total, "issuing");
+    let mut output = input::AtomicFile::create(out)?;
+    let count = crate::batch::map_lines(
+        reader,
+        &source,
+        &pool,
+        &progress,
+        |number, line| -> anyhow::Result<String> {
+            let what = format!("{source} line {number}");
+            let payload = checked_payload(line, &what)?;
+            issuer
+                .issue(&payload, issued_at, expires_at)
+                .with_context(|| what.clone())
+        },
+        // The first failure stops the batch; the output file is then never created.
+        |text| Ok(writeln!(output.writer(), "{}", text?)?),
+    )?;
+    output.commit()?;
     progress.finish_and_clear();
-    let mut buffer = Vec::with_capacity(lines.len() * 600);
-    for result in results {
-        // The first failure stops the batch before anything is written: no partial output.
-        writeln!(buffer, "{}", result?)?;
-    }
-    input::write_atomic(out, &buffer)?;
-    eprintln!("issued {} certificates to {}", lines.len(), out.display());
+    eprintln!("issued {count} certificates to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

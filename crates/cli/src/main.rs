@@ -5,6 +5,7 @@
 //! 2 usage or I/O error.
 #![forbid(unsafe_code)]
 
+mod batch;
 mod bench;
 mod demo;
 mod input;

@@ -1,13 +1,12 @@
 //! `healthpass verify`.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 use healthpass_verify::{Verdict, VerificationReport, VerifyOptions};
-use rayon::prelude::*;
 
 use crate::input;
 
@@ -73,10 +72,6 @@ fn exit_code(report: &VerificationReport) -> ExitCode {
     }
 }
 
-/// Lines verified per parallel chunk: large enough to keep every core busy, small enough to
-/// stream a file of any size with bounded memory.
-const CHUNK_LINES: usize = 4096;
-
 fn run_batch(
     source: &str,
     threads: Option<usize>,
@@ -84,52 +79,27 @@ fn run_batch(
     trust: &healthpass_trust::TrustStore,
     options: &VerifyOptions,
 ) -> anyhow::Result<ExitCode> {
-    let reader: Box<dyn BufRead> = if source == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(source).with_context(|| format!("cannot read {source}"))?;
-        Box::new(std::io::BufReader::new(file))
-    };
-    let total = if source == "-" {
-        None
-    } else {
-        std::fs::metadata(source).ok().map(|m| m.len())
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
-        .build()
-        .context("cannot start worker threads")?;
+    let (reader, total) = crate::batch::open(source)?;
+    let pool = crate::batch::pool(threads)?;
     let progress = crate::input::progress_bar(total, "verifying");
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut all_green = true;
-    let mut lines = reader.lines();
-    let mut line_no = 0usize;
-    loop {
-        let mut chunk = Vec::with_capacity(CHUNK_LINES);
-        for line in lines.by_ref().take(CHUNK_LINES) {
-            line_no += 1;
-            chunk.push(line.with_context(|| format!("cannot read line {line_no} of {source}"))?);
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        let reports: Vec<(bool, String)> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|line| {
-                    let report = healthpass_verify::verify_with(line.trim(), now, trust, options);
-                    let json = serde_json::to_string(&report)
-                        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-                    (report.verdict == Verdict::Green, json)
-                })
-                .collect()
-        });
-        for (green, json) in &reports {
+    crate::batch::map_lines(
+        reader,
+        source,
+        &pool,
+        &progress,
+        |_, line| {
+            let report = healthpass_verify::verify_with(line.trim(), now, trust, options);
+            let json =
+                serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+            (report.verdict == Verdict::Green, json)
+        },
+        |(green, json)| {
             all_green &= green;
-            writeln!(out, "{json}").context("cannot write to standard output")?;
-        }
-        progress.inc(chunk.iter().map(|l| l.len() as u64 + 1).sum());
-    }
+            writeln!(out, "{json}").context("cannot write to standard output")
+        },
+    )?;
     out.flush().context("cannot write to standard output")?;
     progress.finish_and_clear();
     Ok(if all_green {
