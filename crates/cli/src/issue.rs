@@ -79,6 +79,9 @@ pub fn load_issuer(key: &Path, cert: &Path) -> anyhow::Result<Hc1Issuer> {
 /// Checks a payload against its DCC schema before it is signed: an issuer must never sign
 /// what verifiers will reject.
 fn checked_payload(text: &str, what: &str) -> anyhow::Result<Value> {
+    if text.trim().is_empty() {
+        bail!("{what} is empty; give one JSON payload per line");
+    }
     let payload: Value =
         serde_json::from_str(text).with_context(|| format!("{what} is not valid JSON"))?;
     let (version, problems) = healthpass_verify::schema::check_dcc(&payload, 5);
