@@ -399,19 +399,26 @@ mod tests {
         assert!(!KeyUsage::Unreadable.permits(CertificateType::Test));
     }
 
+    fn eku(value: Vec<u8>) -> x509_cert::ext::Extensions {
+        vec![x509_cert::ext::Extension {
+            extn_id: OID_EXT_KEY_USAGE,
+            critical: false,
+            extn_value: der::asn1::OctetString::new(value).unwrap(),
+        }]
+    }
+
+    fn eku_of(oid: ObjectIdentifier) -> x509_cert::ext::Extensions {
+        let mut value = Vec::new();
+        der::Encode::encode_to_vec(&vec![oid], &mut value).unwrap();
+        eku(value)
+    }
+
     #[test]
     fn both_oid_families_restrict() {
         for (text, ty) in DCC_KEY_USAGE_OIDS {
             let oid = ObjectIdentifier::new(text).unwrap();
-            let mut ext_value = Vec::new();
-            der::Encode::encode_to_vec(&vec![oid], &mut ext_value).unwrap();
-            let ext = x509_cert::ext::Extension {
-                extn_id: OID_EXT_KEY_USAGE,
-                critical: false,
-                extn_value: der::asn1::OctetString::new(ext_value).unwrap(),
-            };
             assert_eq!(
-                key_usage(Some(&vec![ext])),
+                key_usage(Some(&eku_of(oid))),
                 KeyUsage::Only(vec![ty]),
                 "{text}"
             );
@@ -421,20 +428,11 @@ mod tests {
     #[test]
     fn foreign_or_unreadable_extended_key_usage() {
         let client_auth = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
-        let mut value = Vec::new();
-        der::Encode::encode_to_vec(&vec![client_auth], &mut value).unwrap();
-        let foreign = x509_cert::ext::Extension {
-            extn_id: OID_EXT_KEY_USAGE,
-            critical: false,
-            extn_value: der::asn1::OctetString::new(value).unwrap(),
-        };
-        assert_eq!(key_usage(Some(&vec![foreign])), KeyUsage::Any);
-        let garbage = x509_cert::ext::Extension {
-            extn_id: OID_EXT_KEY_USAGE,
-            critical: false,
-            extn_value: der::asn1::OctetString::new(vec![0x04, 0x00]).unwrap(),
-        };
-        assert_eq!(key_usage(Some(&vec![garbage])), KeyUsage::Unreadable);
+        assert_eq!(key_usage(Some(&eku_of(client_auth))), KeyUsage::Any);
+        assert_eq!(
+            key_usage(Some(&eku(vec![0x04, 0x00]))),
+            KeyUsage::Unreadable
+        );
         assert_eq!(key_usage(None), KeyUsage::Any);
     }
 
