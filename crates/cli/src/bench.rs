@@ -5,6 +5,7 @@
 //! with the same library (ring), issuance against a raw signature, two threads against one.
 //! Rounds interleave the cases; the report gives the median ratio and its interquartile range.
 
+use crate::outln;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -188,10 +189,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         eprint!("\rround {}/{}", round + 1, args.rounds);
     }
     eprintln!();
-    println!("{:<38} {:>12} {:>10}", "case", "ns/op", "ops/s");
+    outln!("{:<38} {:>12} {:>10}", "case", "ns/op", "ops/s");
     for (name, s) in names.iter().zip(&samples) {
         let (_, median, _) = quartiles(s.clone());
-        println!("{name:<38} {median:>12.0} {:>10.0}", 1e9 / median);
+        outln!("{name:<38} {median:>12.0} {:>10.0}", 1e9 / median);
     }
     let ratio = |num: usize, den: usize| -> (f64, f64, f64) {
         quartiles(
@@ -202,7 +203,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
         )
     };
-    println!("\nratios within each round (median, interquartile range):");
+    outln!("\nratios within each round (median, interquartile range):");
     let lines = [
         (
             "full ES256 verify / raw ES256 verify, ops/s (target >= 0.9)",
@@ -217,7 +218,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         ),
     ];
     for (label, (p25, median, p75)) in lines {
-        println!("  {label:<66} {median:.3}  [{p25:.3}-{p75:.3}]");
+        outln!("  {label:<66} {median:.3}  [{p25:.3}-{p75:.3}]");
     }
     Ok(ExitCode::SUCCESS)
 }

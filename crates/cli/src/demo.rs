@@ -1,6 +1,7 @@
 //! `healthpass demo`: the whole path from a ministry's key to a border officer's answer, on a
 //! test PKI kept under `./data`.
 
+use crate::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,17 +39,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args.data.join("demo");
     if !pki_dir.join("dsc.key.pem").exists() {
         keys::write_test_pki(&pki_dir, &country, keys::Alg::Es256, 730, false)?;
-        println!(
+        outln!(
             "1. made a TEST PKI for {country} in {} (for testing only)",
             pki_dir.display()
         );
     } else {
-        println!("1. using the TEST PKI in {}", pki_dir.display());
+        outln!("1. using the TEST PKI in {}", pki_dir.display());
     }
     let dsc_pem = input::read_file(&pki_dir.join("dsc.crt.pem"))?;
     let trusted = trust_dir.join(format!("{country}-dsc.crt.pem"));
     input::write_atomic(&trusted, &dsc_pem)?;
-    println!("2. trusted its signer: {}", trusted.display());
+    outln!("2. trusted its signer: {}", trusted.display());
 
     let issuer =
         crate::issue::load_issuer(&pki_dir.join("dsc.key.pem"), &pki_dir.join("dsc.crt.pem"))?;
@@ -66,7 +67,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &out_dir.join("certificate.svg"),
         healthpass_issue::qr::svg(&hc1)?.as_bytes(),
     )?;
-    println!(
+    outln!(
         "3. issued a vaccination certificate ({} characters) as {}/certificate.{{txt,png,svg}}",
         hc1.len(),
         out_dir.display()
@@ -77,13 +78,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         scanned == hc1,
         "the scanned text differs from the issued one"
     );
-    println!("4. scanned the PNG back: identical text");
+    outln!("4. scanned the PNG back: identical text");
 
     let trust = input::trust_store(&[trust_dir])?;
     let report = healthpass_verify::verify(&scanned, Timestamp::now(), &trust);
-    println!("5. verified it:\n");
-    print!("{}", crate::render::human(&report, false));
-    println!(
+    outln!("5. verified it:\n");
+    out!("{}", crate::render::human(&report, false));
+    outln!(
         "\nTry: healthpass verify @{}/certificate.txt --details   (trust comes from {})",
         out_dir.display(),
         input::DEFAULT_TRUST_DIR

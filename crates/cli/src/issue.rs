@@ -1,5 +1,6 @@
 //! `healthpass issue`.
 
+use crate::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -118,7 +119,7 @@ fn hc1(args: Hc1Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.svg {
         input::write_atomic(path, healthpass_issue::qr::svg(&hc1)?.as_bytes())?;
     }
-    println!("{hc1}");
+    outln!("{hc1}");
     Ok(ExitCode::SUCCESS)
 }
 

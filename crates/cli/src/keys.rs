@@ -1,5 +1,6 @@
 //! `healthpass keys`.
 
+use crate::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,7 +59,7 @@ fn test_pki(args: TestPkiArgs) -> anyhow::Result<ExitCode> {
         args.days,
         args.force,
     )?;
-    println!(
+    outln!(
         "Wrote a TEST PKI for {} to {}:\n  {}\n\
          These keys are for testing only. They were made on this machine, are stored unencrypted,\n\
          and no one else trusts them: never sign real certificates with them.",

@@ -22,6 +22,33 @@ use clap::{Parser, Subcommand};
 /// Exit status for a usage or I/O error.
 pub const EXIT_ERROR: u8 = 2;
 
+/// Prints to stdout like `print!`, but a closed pipe (`healthpass … | head`) ends the program
+/// quietly instead of panicking as `print!` does.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` with the same care as [`out!`].
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) use {out, outln};
+
+/// Writes to stdout; exits 0 on a closed pipe, 2 on any other write error.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {err}");
+        std::process::exit(i32::from(EXIT_ERROR));
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "healthpass",
@@ -78,7 +105,7 @@ fn scan(image: &std::path::Path) -> anyhow::Result<ExitCode> {
     let bytes = input::read_file(image)?;
     match healthpass_scan::scan_image(&bytes) {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Err(healthpass_scan::ScanError::NoCode) => {

@@ -1,5 +1,6 @@
 //! `healthpass verify`.
 
+use crate::{out, outln};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,9 +58,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let text = input::qr_text(args.input.as_deref().unwrap_or("-"))?;
     let report = healthpass_verify::verify_with(&text, now, &trust, &options);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", crate::render::human(&report, args.details));
+        out!("{}", crate::render::human(&report, args.details));
     }
     Ok(exit_code(&report))
 }

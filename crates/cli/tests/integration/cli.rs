@@ -362,3 +362,21 @@ fn scan_without_a_code_says_so() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    // `healthpass verify … | head -0`: the reader is gone before anything is written.
+    let (dir, text) = workspace();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_healthpass"))
+        .args(["verify", "--trust", "at.pem", "--at", AT, "--json", &text])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
