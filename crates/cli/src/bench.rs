@@ -46,8 +46,7 @@ fn fixture(algorithm: SignerAlgorithm, now: Timestamp) -> anyhow::Result<Fixture
     let issuer = Hc1Issuer::new(key, signer.clone())?;
     let payload: serde_json::Value = serde_json::from_str(crate::demo::SAMPLE_PAYLOAD)?;
     let text = issuer.issue(&payload, now, now + SignedDuration::from_hours(24 * 30))?;
-    let body = healthpass_codec::hc1::strip_prefix(&text)?;
-    let cose = healthpass_codec::zlib::inflate(&healthpass_codec::base45::decode(body)?, 1 << 16)?;
+    let cose = healthpass_codec::hc1::decode(&text, healthpass_codec::zlib::DEFAULT_INFLATE_LIMIT)?;
     let message = CoseSign1::decode(&cose)?;
     let public_key = match signer.public_key() {
         healthpass_trust::PublicKey::EcP256(p) => p.clone(),

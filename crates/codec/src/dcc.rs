@@ -36,6 +36,24 @@ impl CertificateType {
     }
 }
 
+/// The entry groups a DCC payload carries (`v`, `t`, `r` with at least one element), in that
+/// order. A valid certificate has exactly one; the verifier and the issuer both check key usage
+/// against every group present.
+pub fn entry_types(dcc: &Value) -> Vec<CertificateType> {
+    [
+        CertificateType::Vaccination,
+        CertificateType::Test,
+        CertificateType::Recovery,
+    ]
+    .into_iter()
+    .filter(|ty| {
+        dcc.get(ty.key())
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    })
+    .collect()
+}
+
 /// A holder's name (`nam`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonName<'a> {

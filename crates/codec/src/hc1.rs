@@ -38,6 +38,28 @@ pub fn strip_prefix(text: &str) -> Result<&str, PrefixError> {
     }
 }
 
+/// Why HC1 text could not be turned back into a COSE message, by step.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// No (or another) context identifier.
+    #[error(transparent)]
+    Prefix(#[from] PrefixError),
+    /// Not Base45.
+    #[error(transparent)]
+    Base45(#[from] crate::base45::Base45Error),
+    /// Not zlib, or too large.
+    #[error(transparent)]
+    Inflate(#[from] crate::zlib::InflateError),
+}
+
+/// Decodes HC1 text to its COSE message: prefix, Base45, inflate (at most `limit` bytes). The
+/// verifier runs these steps one by one to report each; this is for callers that want the bytes.
+pub fn decode(text: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
+    let compressed = crate::base45::decode(strip_prefix(text)?)?;
+    Ok(crate::zlib::inflate(&compressed, limit)?)
+}
+
 /// Encodes a COSE message as HC1 text: zlib (best compression), Base45, prefix.
 pub fn encode(cose: &[u8]) -> String {
     let mut text = String::from(PREFIX);
@@ -48,6 +70,24 @@ pub fn encode(cose: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_inverts_encode() {
+        let cose = b"\xd2\x84 not really COSE, any bytes".to_vec();
+        assert_eq!(decode(&encode(&cose), 1024), Ok(cose));
+        assert!(matches!(
+            decode("HC2:AB", 1024),
+            Err(TransportError::Prefix(_))
+        ));
+        assert!(matches!(
+            decode("HC1:a", 1024),
+            Err(TransportError::Base45(_))
+        ));
+        assert!(matches!(
+            decode("HC1:BB8", 1024),
+            Err(TransportError::Inflate(_))
+        ));
+    }
 
     #[test]
     fn prefixes() {

@@ -1,6 +1,5 @@
 use healthpass_codec::cose;
 use healthpass_codec::cwt;
-use healthpass_codec::dcc::CertificateType;
 use healthpass_trust::{PublicKey, SignerCertificate};
 use jiff::Timestamp;
 use serde_json::Value;
@@ -107,16 +106,8 @@ impl Hc1Issuer {
                 until: expires_at,
             });
         }
-        for ty in [
-            CertificateType::Vaccination,
-            CertificateType::Test,
-            CertificateType::Recovery,
-        ] {
-            let present = dcc
-                .get(ty.key())
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty());
-            if present && !self.signer.key_usage().permits(ty) {
+        for ty in healthpass_codec::dcc::entry_types(dcc) {
+            if !self.signer.key_usage().permits(ty) {
                 return Err(IssueError::KeyUsage { kind: ty.key() });
             }
         }

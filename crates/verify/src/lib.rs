@@ -17,7 +17,6 @@ pub mod schema;
 
 use healthpass_codec::cose::CoseSign1;
 use healthpass_codec::cwt::HcertClaims;
-use healthpass_codec::dcc::CertificateType;
 use healthpass_codec::{base45, hc1, zlib};
 use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
 use std::sync::Arc;
@@ -62,21 +61,6 @@ pub fn verify(text: &str, now: Timestamp, trust: &TrustStore) -> VerificationRep
     verify_with(text, now, trust, &VerifyOptions::default())
 }
 
-struct Run {
-    checks: Checks,
-    reasons: Vec<Reason>,
-}
-
-impl Run {
-    fn fail(&mut self, code: ReasonCode, message: impl Into<String>) -> Outcome {
-        self.reasons.push(Reason {
-            code,
-            message: message.into(),
-        });
-        Outcome::Fail
-    }
-}
-
 /// Verifies scanned text at `now`.
 pub fn verify_with(
     text: &str,
@@ -84,10 +68,6 @@ pub fn verify_with(
     trust: &TrustStore,
     options: &VerifyOptions,
 ) -> VerificationReport {
-    let mut run = Run {
-        checks: Checks::default(),
-        reasons: Vec::new(),
-    };
     let mut report = VerificationReport {
         format: Format::Hc1,
         verdict: Verdict::Red,
@@ -103,29 +83,31 @@ pub fn verify_with(
         schema_version: None,
         certificate: None,
     };
-    let inflated = decode_transport(text, options, &mut run);
+    let inflated = decode_transport(text, options, &mut report);
     if let Some(cose_bytes) = inflated.as_deref() {
-        check_message(cose_bytes, now, trust, options, &mut run, &mut report);
+        check_message(cose_bytes, now, trust, options, &mut report);
     }
-    report.verdict = if run.checks.all_pass() {
+    report.verdict = if report.checks.all_pass() {
         Verdict::Green
     } else {
         Verdict::Red
     };
-    report.checks = run.checks;
-    report.reasons = run.reasons;
     report
 }
 
 /// prefix → Base45 → inflate; returns the COSE bytes.
-fn decode_transport(text: &str, options: &VerifyOptions, run: &mut Run) -> Option<Vec<u8>> {
+fn decode_transport(
+    text: &str,
+    options: &VerifyOptions,
+    report: &mut VerificationReport,
+) -> Option<Vec<u8>> {
     let body = match hc1::strip_prefix(text) {
         Ok(body) => {
-            run.checks.prefix = Outcome::Pass;
+            report.checks.prefix = Outcome::Pass;
             body
         }
         Err(hc1::PrefixError::Missing) if options.accept_missing_prefix => {
-            run.checks.prefix = Outcome::Pass;
+            report.checks.prefix = Outcome::Pass;
             text
         }
         Err(err) => {
@@ -133,27 +115,27 @@ fn decode_transport(text: &str, options: &VerifyOptions, run: &mut Run) -> Optio
                 hc1::PrefixError::UnsupportedVersion { .. } => ReasonCode::PrefixUnsupportedVersion,
                 _ => ReasonCode::PrefixMissing,
             };
-            run.checks.prefix = run.fail(code, err.to_string());
+            report.checks.prefix = report.fail(code, err.to_string());
             return None;
         }
     };
     let mut compressed = Vec::new();
     if let Err(err) = base45::decode_into(body.as_bytes(), &mut compressed) {
-        run.checks.base45 = run.fail(ReasonCode::Base45Invalid, err.to_string());
+        report.checks.base45 = report.fail(ReasonCode::Base45Invalid, err.to_string());
         return None;
     }
-    run.checks.base45 = Outcome::Pass;
+    report.checks.base45 = Outcome::Pass;
     match zlib::inflate(&compressed, options.inflate_limit) {
         Ok(bytes) => {
-            run.checks.decompress = Outcome::Pass;
+            report.checks.decompress = Outcome::Pass;
             Some(bytes)
         }
         Err(zlib::InflateError::NotZlib { .. }) if options.accept_uncompressed => {
-            run.checks.decompress = Outcome::Pass;
+            report.checks.decompress = Outcome::Pass;
             Some(compressed)
         }
         Err(err) => {
-            run.checks.decompress = run.fail(ReasonCode::DecompressFailed, err.to_string());
+            report.checks.decompress = report.fail(ReasonCode::DecompressFailed, err.to_string());
             None
         }
     }
@@ -165,32 +147,31 @@ fn check_message(
     now: Timestamp,
     trust: &TrustStore,
     options: &VerifyOptions,
-    run: &mut Run,
     report: &mut VerificationReport,
 ) {
     let message = match CoseSign1::decode(cose_bytes) {
         Ok(message) => {
-            run.checks.cose = Outcome::Pass;
+            report.checks.cose = Outcome::Pass;
             message
         }
         Err(err) => {
-            run.checks.cose = run.fail(ReasonCode::CoseInvalid, err.to_string());
+            report.checks.cose = report.fail(ReasonCode::CoseInvalid, err.to_string());
             return;
         }
     };
     report.kid = message.kid().map(<[u8]>::to_vec);
 
     // Signer and signature: independent of the payload's content.
-    let verified_by = check_signature(&message, trust, run);
+    let verified_by = check_signature(&message, trust, report);
     report.signer = verified_by.cloned();
 
     let claims = match HcertClaims::decode(message.payload) {
         Ok(claims) => {
-            run.checks.cwt = Outcome::Pass;
+            report.checks.cwt = Outcome::Pass;
             claims
         }
         Err(err) => {
-            run.checks.cwt = run.fail(ReasonCode::CwtInvalid, err.to_string());
+            report.checks.cwt = report.fail(ReasonCode::CwtInvalid, err.to_string());
             return;
         }
     };
@@ -205,15 +186,14 @@ fn check_message(
         .expires_at
         .and_then(|s| Timestamp::from_second(s).ok());
 
-    run.checks.validity_period =
-        check_validity(report, verified_by.map(|s| &**s), now, options, run);
+    report.checks.validity_period = check_validity(report, verified_by.map(|s| &**s), now, options);
 
-    let types = entry_types(&claims.dcc);
+    let types = healthpass_codec::dcc::entry_types(&claims.dcc);
     report.certificate_type = match types.as_slice() {
         [one] => Some(*one),
         _ => None,
     };
-    run.checks.key_usage = match verified_by {
+    report.checks.key_usage = match verified_by {
         Some(signer) if !types.is_empty() => {
             let refused: Vec<&str> = types
                 .iter()
@@ -223,7 +203,7 @@ fn check_message(
             if refused.is_empty() {
                 Outcome::Pass
             } else {
-                run.fail(
+                report.fail(
                     ReasonCode::KeyUsageMismatch,
                     format!(
                         "the signer's extended key usage does not allow certificates of type {}",
@@ -237,10 +217,10 @@ fn check_message(
 
     let (schema_version, problems) = schema::check_dcc(&claims.dcc, MAX_SCHEMA_PROBLEMS);
     report.schema_version = Some(schema_version);
-    run.checks.schema = if problems.is_empty() {
+    report.checks.schema = if problems.is_empty() {
         Outcome::Pass
     } else {
-        run.fail(
+        report.fail(
             ReasonCode::SchemaInvalid,
             format!(
                 "the payload does not conform to DCC schema {schema_version}: {}",
@@ -255,10 +235,10 @@ fn check_message(
 fn check_signature<'t>(
     message: &CoseSign1<'_>,
     trust: &'t TrustStore,
-    run: &mut Run,
+    report: &mut VerificationReport,
 ) -> Option<&'t Arc<SignerCertificate>> {
     let Some(kid) = message.kid() else {
-        run.checks.signer = run.fail(
+        report.checks.signer = report.fail(
             ReasonCode::SignerUnknown,
             "the message carries no key id (kid)",
         );
@@ -266,19 +246,19 @@ fn check_signature<'t>(
     };
     let candidates = trust.signers(kid);
     if candidates.is_empty() {
-        run.checks.signer = run.fail(
+        report.checks.signer = report.fail(
             ReasonCode::SignerUnknown,
             format!("no trusted signer has key id {}", b64(kid)),
         );
         return None;
     }
-    run.checks.signer = Outcome::Pass;
+    report.checks.signer = Outcome::Pass;
     let to_be_signed = message.to_be_signed();
     let mut first_error = None;
     for candidate in candidates {
         match candidate.verify(message.alg(), &to_be_signed, message.signature) {
             Ok(()) => {
-                run.checks.signature = Outcome::Pass;
+                report.checks.signature = Outcome::Pass;
                 return Some(candidate);
             }
             Err(err) => {
@@ -291,27 +271,26 @@ fn check_signature<'t>(
         SignatureError::Invalid | SignatureError::BadLength { .. } => ReasonCode::SignatureInvalid,
         _ => ReasonCode::AlgorithmNotAllowed,
     };
-    run.checks.signature = run.fail(code, err.to_string());
+    report.checks.signature = report.fail(code, err.to_string());
     None
 }
 
 fn check_validity(
-    report: &VerificationReport,
+    report: &mut VerificationReport,
     signer: Option<&SignerCertificate>,
     now: Timestamp,
     options: &VerifyOptions,
-    run: &mut Run,
 ) -> Outcome {
-    let before = run.reasons.len();
+    let before = report.reasons.len();
     match report.expires_at {
         None => {
-            run.fail(
+            report.fail(
                 ReasonCode::ValidityMissing,
                 "the certificate has no expiry time (exp)",
             );
         }
         Some(exp) if now > exp => {
-            run.fail(
+            report.fail(
                 ReasonCode::Expired,
                 format!("the certificate expired at {exp} (checked at {now})"),
             );
@@ -320,7 +299,7 @@ fn check_validity(
     }
     match report.issued_at {
         None => {
-            run.fail(
+            report.fail(
                 ReasonCode::ValidityMissing,
                 "the certificate has no issue time (iat)",
             );
@@ -330,7 +309,7 @@ fn check_validity(
                 .saturating_add(options.clock_skew)
                 .is_ok_and(|t| t < iat) =>
         {
-            run.fail(
+            report.fail(
                 ReasonCode::NotYetValid,
                 format!("the certificate was issued at {iat}, after the time checked ({now})"),
             );
@@ -340,7 +319,7 @@ fn check_validity(
     if let Some(signer) = signer {
         let validity = signer.validity();
         if now < validity.not_before {
-            run.fail(
+            report.fail(
                 ReasonCode::SignerNotYetValid,
                 format!(
                     "the signer certificate is valid from {} (checked at {now})",
@@ -348,7 +327,7 @@ fn check_validity(
                 ),
             );
         } else if now > validity.not_after {
-            run.fail(
+            report.fail(
                 ReasonCode::SignerExpired,
                 format!(
                     "the signer certificate expired at {} (checked at {now})",
@@ -357,27 +336,11 @@ fn check_validity(
             );
         }
     }
-    if run.reasons.len() == before {
+    if report.reasons.len() == before {
         Outcome::Pass
     } else {
         Outcome::Fail
     }
-}
-
-/// The entry groups present in a payload (`v`, `t`, `r` with at least one element).
-fn entry_types(dcc: &serde_json::Value) -> Vec<CertificateType> {
-    [
-        CertificateType::Vaccination,
-        CertificateType::Test,
-        CertificateType::Recovery,
-    ]
-    .into_iter()
-    .filter(|ty| {
-        dcc.get(ty.key())
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-    })
-    .collect()
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -240,6 +240,15 @@ impl Serialize for ReasonCode {
 }
 
 impl VerificationReport {
+    /// Records why a check failed and returns `Fail`, for `checks.x = report.fail(…)`.
+    pub(crate) fn fail(&mut self, code: ReasonCode, message: impl Into<String>) -> Outcome {
+        self.reasons.push(Reason {
+            code,
+            message: message.into(),
+        });
+        Outcome::Fail
+    }
+
     /// The payload, typed; `None` when there is none or it does not fit the DCC structure.
     pub fn dcc(&self) -> Option<DigitalCovidCertificate<'_>> {
         self.certificate

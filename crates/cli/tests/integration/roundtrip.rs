@@ -1,7 +1,7 @@
 //! Issue → QR PNG → scan → verify, and what tampering and foreign signers do to the verdict.
 
 use healthpass_codec::cose::{CoseSign1, encode_sign1};
-use healthpass_codec::{base45, hc1, zlib};
+use healthpass_codec::{hc1, zlib};
 use healthpass_issue::IssueError;
 use healthpass_verify::{Outcome, ReasonCode, Verdict, verify};
 use jiff::SignedDuration;
@@ -54,11 +54,7 @@ fn svg_is_a_qr_image() {
 
 /// Re-encodes a certificate after `edit` changes its COSE message.
 fn tamper(text: &str, edit: impl FnOnce(&mut Vec<u8>, &CoseSign1<'_>)) -> String {
-    let cose = zlib::inflate(
-        &base45::decode(hc1::strip_prefix(text).unwrap()).unwrap(),
-        1 << 16,
-    )
-    .unwrap();
+    let cose = hc1::decode(text, zlib::DEFAULT_INFLATE_LIMIT).unwrap();
     let message = CoseSign1::decode(&cose).unwrap();
     let mut payload = message.payload.to_vec();
     edit(&mut payload, &message);
@@ -177,11 +173,7 @@ fn key_usage_restricts_types_for_issuer_and_verifier() {
 
 /// Signs the COSE payload of `text` again with the PKI's key.
 fn resign(text: &str, pki: &healthpass_issue::pki::TestPki) -> String {
-    let cose = zlib::inflate(
-        &base45::decode(hc1::strip_prefix(text).unwrap()).unwrap(),
-        1 << 16,
-    )
-    .unwrap();
+    let cose = hc1::decode(text, zlib::DEFAULT_INFLATE_LIMIT).unwrap();
     let message = CoseSign1::decode(&cose).unwrap();
     let key = healthpass_issue::SigningKey::from_pkcs8_pem(&pki.dsc_key_pem).unwrap();
     let signature = key.sign(&message.to_be_signed()).unwrap();
