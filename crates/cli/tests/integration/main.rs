@@ -1,5 +1,7 @@
 //! The one integration-test binary, with topical modules.
 
+mod business_rules;
+mod certlogic;
 mod cli;
 mod common;
 mod eu_dcc_testdata;
