@@ -58,6 +58,54 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<TrustStore> {
     Ok(store)
 }
 
+/// Where rules are looked for when no `--rules` is given.
+pub const DEFAULT_RULES_DIR: &str = "data/rules";
+/// Where value sets are looked for when no `--valuesets` is given.
+pub const DEFAULT_VALUESETS: &str = "data/valuesets";
+
+/// Loads a rule folder (or file), warning on stderr about each rule it refuses so that one
+/// bad rule does not hide the others.
+pub fn rule_set(path: &Path) -> anyhow::Result<healthpass_rules::RuleSet> {
+    let (rules, refused) = healthpass_rules::RuleSet::load_dir(path)
+        .with_context(|| format!("cannot read rules from {}", path.display()))?;
+    for problem in &refused {
+        eprintln!("warning: rule refused: {problem}");
+    }
+    Ok(rules)
+}
+
+/// Loads value sets from a file or folder in either EU format.
+pub fn value_sets(path: &Path) -> anyhow::Result<healthpass_rules::ValueSets> {
+    Ok(healthpass_rules::ValueSets::load(path)?)
+}
+
+/// `--rules`/`--valuesets`, or their defaults under `data/` when they exist.
+pub fn rules_and_value_sets(
+    rules: Option<&Path>,
+    value_sets: Option<&Path>,
+) -> anyhow::Result<(healthpass_rules::RuleSet, healthpass_rules::ValueSets)> {
+    let rules = match rules {
+        Some(path) => rule_set(path)?,
+        None if Path::new(DEFAULT_RULES_DIR).is_dir() => rule_set(Path::new(DEFAULT_RULES_DIR))?,
+        None => bail!(
+            "no rules: pass --rules DIR (a folder laid out like the EU business rules, <CC>/<ID>/rule.json)"
+        ),
+    };
+    let value_sets = match value_sets {
+        Some(path) => self::value_sets(path)?,
+        None if Path::new(DEFAULT_VALUESETS).exists() => {
+            self::value_sets(Path::new(DEFAULT_VALUESETS))?
+        }
+        None => {
+            eprintln!(
+                "warning: no value sets loaded (pass --valuesets FILE_OR_DIR); rules that consult them will fail"
+            );
+            healthpass_rules::ValueSets::new()
+        }
+    };
+    Ok((rules, value_sets))
+}
+
 /// Parses `--at` (RFC 3339; a missing offset means UTC), or returns the current time.
 pub fn time_or_now(at: Option<&str>) -> anyhow::Result<Timestamp> {
     match at {

@@ -11,7 +11,9 @@ mod demo;
 mod input;
 mod issue;
 mod keys;
+mod matrix;
 mod render;
+mod rules;
 mod verify;
 
 use std::path::PathBuf;
@@ -76,6 +78,9 @@ enum Command {
         /// The image file.
         image: PathBuf,
     },
+    /// Business rules: test, evaluate, validate, and the mutual-recognition matrix.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Run the whole path on a test PKI under ./data: make keys, issue, draw, scan, verify.
     Demo(demo::DemoArgs),
     /// Measure verification and issuance speed against the raw signature operations.
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Command::Issue(cmd) => issue::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Scan { image } => scan(&image),
+        Command::Rules(cmd) => rules::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

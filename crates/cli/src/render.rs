@@ -10,7 +10,7 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
     let mut out = String::new();
     let (word, summary) = match report.verdict {
         Verdict::Green => ("GREEN", "valid"),
-        Verdict::Yellow => ("YELLOW", "valid with restrictions"),
+        Verdict::Yellow => ("YELLOW", "undecided"),
         Verdict::Red => ("RED", "not valid"),
     };
     match report.certificate_type {
@@ -94,6 +94,26 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         }
         if let Some(cert) = &report.certificate {
             let _ = writeln!(out, "  payload        {cert}");
+        }
+        if let Some(policy) = &report.policy {
+            let region = policy
+                .region
+                .as_deref()
+                .map(|r| format!("/{r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  rules of       {}{region}: {} applied",
+                policy.country,
+                policy.rules.len()
+            );
+            for rule in &policy.rules {
+                let _ = writeln!(
+                    out,
+                    "  rule {:<11} {:<7} {}",
+                    rule.id, rule.result, rule.description
+                );
+            }
         }
     }
     for reason in &report.reasons {

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use healthpass_verify::{Verdict, VerificationReport, VerifyOptions};
+use healthpass_verify::{Policy, Verdict, VerificationReport, VerifyOptions};
+use std::sync::Arc;
 
 use crate::input;
 
@@ -36,6 +37,21 @@ pub struct VerifyArgs {
     /// Accept certificates whose COSE message is not zlib-compressed (as the EU apps do).
     #[arg(long)]
     accept_uncompressed: bool,
+    /// Apply the business rules of this arrival country (ISO 3166-1 alpha-2): green only if
+    /// every rule passes.
+    #[arg(long, value_name = "CC")]
+    country: Option<String>,
+    /// A region of the arrival country whose rules differ.
+    #[arg(long, value_name = "R", requires = "country")]
+    region: Option<String>,
+    /// Rules: a folder laid out like the EU business rules (`<CC>/<ID>/rule.json`) or a file
+    /// of rules. Default: data/rules.
+    #[arg(long, value_name = "DIR", requires = "country")]
+    rules: Option<PathBuf>,
+    /// Value sets the rules consult: an EU value-set file or folder, or the compressed map.
+    /// Default: data/valuesets.
+    #[arg(long, value_name = "PATH", requires = "country")]
+    valuesets: Option<PathBuf>,
     /// Threads for --batch (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -47,9 +63,26 @@ pub struct VerifyArgs {
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let trust = input::trust_store(&args.trust)?;
     let now = input::time_or_now(args.at.as_deref())?;
+    let policy = match &args.country {
+        Some(country) => {
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+                anyhow::bail!("--country {country:?} is not a two-letter country code (DE, FR, …)");
+            }
+            let (rules, value_sets) =
+                input::rules_and_value_sets(args.rules.as_deref(), args.valuesets.as_deref())?;
+            Some(Policy {
+                rules: Arc::new(rules),
+                value_sets: Arc::new(value_sets),
+                country: country.to_ascii_uppercase(),
+                region: args.region.clone(),
+            })
+        }
+        None => None,
+    };
     let options = VerifyOptions {
         accept_missing_prefix: args.accept_missing_prefix,
         accept_uncompressed: args.accept_uncompressed,
+        policy,
         ..VerifyOptions::default()
     };
     if let Some(batch) = &args.batch {

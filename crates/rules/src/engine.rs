@@ -162,3 +162,106 @@ fn run(rule: &Rule, ver: Option<&str>, context: &Value<'_>) -> RuleResult {
         Err(error) => RuleResult::Open(SkipReason::Error(error)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::RuleSet;
+    use serde_json::json;
+
+    fn rule(edit: impl FnOnce(&mut serde_json::Value)) -> Arc<Rule> {
+        let mut j = json!({
+            "Identifier": "VR-DE-0001", "Type": "Acceptance", "Country": "DE",
+            "Version": "1.0.0", "SchemaVersion": "1.0.0", "Engine": "CERTLOGIC",
+            "EngineVersion": "0.7.5", "CertificateType": "Vaccination",
+            "Description": [{"lang": "en", "desc": "The vaccination schedule must be complete."}],
+            "ValidFrom": "2021-07-03T00:00:00Z", "ValidTo": "2030-06-01T00:00:00Z",
+            "AffectedFields": ["v.0.dn"],
+            "Logic": {">=": [{"var": "payload.v.0.dn"}, 2]}
+        });
+        edit(&mut j);
+        let mut set = RuleSet::new();
+        set.insert(Rule::from_json(&j).unwrap());
+        set.rules()[0].clone()
+    }
+
+    fn run_one(rule: Arc<Rule>, payload: serde_json::Value) -> RuleResult {
+        let context = CertificateContext {
+            payload: &payload,
+            certificate_type: CertificateType::Vaccination,
+            issuer_country: "AT",
+            issued_at: None,
+            expires_at: None,
+            kid: Some("AAECAwQFBgc="),
+        };
+        let selection = Selection {
+            country: "DE",
+            region: None,
+            clock: "2022-01-01T00:00:00Z".parse().unwrap(),
+        };
+        let mut out = evaluate_rules(&[rule], &context, &selection, &ValueSets::new());
+        out.pop().unwrap().result
+    }
+
+    #[test]
+    fn true_passes_false_fails() {
+        let payload = |dn| json!({"ver": "1.3.0", "v": [{"dn": dn}]});
+        assert_eq!(run_one(rule(|_| {}), payload(2)), RuleResult::Passed);
+        assert_eq!(run_one(rule(|_| {}), payload(1)), RuleResult::Failed);
+    }
+
+    #[test]
+    fn gates_and_errors_leave_the_rule_open() {
+        let payload = json!({"ver": "1.3.0", "v": [{"dn": 2}]});
+        let open = |r: RuleResult| matches!(r, RuleResult::Open(_));
+        assert!(open(run_one(
+            rule(|j| j["EngineVersion"] = json!("2.0.0")),
+            payload.clone()
+        )));
+        assert!(open(run_one(
+            rule(|j| j["Engine"] = json!("JSONLOGIC")),
+            payload.clone()
+        )));
+        assert!(open(run_one(
+            rule(|j| j["SchemaVersion"] = json!("1.3.1")),
+            payload.clone()
+        )));
+        assert!(open(run_one(
+            rule(|_| {}),
+            json!({"ver": "2.0.0", "v": [{"dn": 2}]})
+        )));
+        assert!(open(run_one(rule(|_| {}), json!({"v": [{"dn": 2}]}))));
+        // A type error during evaluation: dn is a string.
+        assert_eq!(
+            run_one(rule(|_| {}), json!({"ver": "1.3.0", "v": [{"dn": "2"}]})),
+            RuleResult::Open(SkipReason::Error(EvalError::Type {
+                operator: ">=",
+                expected: "an integer",
+                actual: "a string"
+            }))
+        );
+        // Not a boolean.
+        assert!(open(run_one(
+            rule(|j| j["Logic"] = json!({"var": "payload.v.0.dn"})),
+            payload
+        )));
+    }
+
+    #[test]
+    fn external_parameters_reach_the_logic() {
+        let payload = json!({"ver": "1.3.0", "v": [{"dn": 2}]});
+        for (path, want) in [
+            ("external.countryCode", json!("DE")),
+            ("external.issuerCountryCode", json!("AT")),
+            ("external.kid", json!("AAECAwQFBgc=")),
+            ("external.validationClock", json!("2022-01-01T00:00:00Z")),
+        ] {
+            let r = rule(|j| j["Logic"] = json!({"===": [{"var": path}, want]}));
+            assert_eq!(run_one(r, payload.clone()), RuleResult::Passed, "{path}");
+        }
+        let r = rule(|j| {
+            j["Logic"] = json!({"===": [{"var": "external.region"}, {"var": "external.exp"}]})
+        });
+        assert_eq!(run_one(r, payload), RuleResult::Passed, "both null");
+    }
+}

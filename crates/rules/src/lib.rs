@@ -18,6 +18,7 @@
 pub mod datetime;
 mod engine;
 mod expr;
+pub mod matrix;
 mod rule;
 pub mod testdata;
 mod validate;

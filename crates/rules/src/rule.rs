@@ -590,3 +590,214 @@ fn load_rule_file(path: &Path) -> Result<Vec<Rule>, RuleLoadProblem> {
         other => Ok(vec![Rule::from_json(&other)?]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn rule_json() -> Json {
+        json!({
+            "Identifier": "VR-DE-0001", "Type": "Acceptance", "Country": "DE",
+            "Version": "1.0.0", "SchemaVersion": "1.0.0", "Engine": "CERTLOGIC",
+            "EngineVersion": "0.7.5", "CertificateType": "Vaccination",
+            "Description": [{"lang": "en", "desc": "The vaccination schedule must be complete."}],
+            "ValidFrom": "2021-07-03T00:00:00Z", "ValidTo": "2030-06-01T00:00:00+02:00",
+            "AffectedFields": ["v.0", "v.0.dn", "v.0.sd"],
+            "Logic": {"if": [{"var": "payload.v.0"}, {">=": [{"var": "payload.v.0.dn"}, {"var": "payload.v.0.sd"}]}, true]}
+        })
+    }
+
+    fn with(edit: impl FnOnce(&mut Json)) -> Result<Rule, RuleError> {
+        let mut json = rule_json();
+        edit(&mut json);
+        Rule::from_json(&json)
+    }
+
+    #[test]
+    fn a_valid_rule_loads_and_lints_clean() {
+        let rule = with(|_| {}).unwrap();
+        assert_eq!(
+            rule.version,
+            SemVer {
+                major: 1,
+                minor: 0,
+                patch: 0
+            }
+        );
+        assert_eq!(rule.valid_to.to_string(), "2030-05-31T22:00:00Z");
+        assert_eq!(
+            rule.description_en(),
+            "The vaccination schedule must be complete."
+        );
+        assert!(rule.lint().is_empty());
+    }
+
+    #[test]
+    fn each_schema_violation_is_named() {
+        let field_of = |r: Result<Rule, RuleError>| match r {
+            Err(RuleError::Field { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        };
+        assert_eq!(
+            field_of(with(|j| j["Identifier"] = json!("VR-DE-001"))),
+            "Identifier"
+        );
+        assert_eq!(
+            field_of(with(|j| j["Identifier"] = json!("XR-DE-0001"))),
+            "Identifier"
+        );
+        assert_eq!(field_of(with(|j| j["Type"] = json!("acceptance"))), "Type");
+        assert_eq!(field_of(with(|j| j["Country"] = json!("de"))), "Country");
+        assert_eq!(field_of(with(|j| j["Region"] = json!("BAYERN"))), "Region");
+        assert_eq!(field_of(with(|j| j["Version"] = json!("1.0"))), "Version");
+        assert_eq!(
+            field_of(with(|j| j["EngineVersion"] = json!("1.0.0-rc1"))),
+            "EngineVersion"
+        );
+        assert_eq!(
+            field_of(with(|j| j["CertificateType"] = json!("Booster"))),
+            "CertificateType"
+        );
+        assert_eq!(
+            field_of(with(
+                |j| j["Description"] =
+                    json!([{"lang": "de", "desc": "Die Impfreihe muss vollständig sein."}])
+            )),
+            "Description"
+        );
+        assert_eq!(
+            field_of(with(|j| j["Description"][0]["desc"] = json!("Too short."))),
+            "Description"
+        );
+        assert_eq!(
+            field_of(with(|j| j["ValidFrom"] = json!("2021-07-03T00:00:00.000Z"))),
+            "ValidFrom"
+        );
+        assert_eq!(
+            field_of(with(|j| j["ValidTo"] = json!("2030-06-01"))),
+            "ValidTo"
+        );
+        assert_eq!(
+            field_of(with(|j| j["AffectedFields"] = json!([]))),
+            "AffectedFields"
+        );
+        assert_eq!(field_of(with(|j| j["Logic"] = json!(true))), "Logic");
+        assert!(matches!(
+            with(|j| j["Extra"] = json!(1)),
+            Err(RuleError::Shape(_))
+        ));
+        assert!(matches!(
+            with(|j| j
+                .as_object_mut()
+                .unwrap()
+                .remove("Logic")
+                .map(drop)
+                .unwrap()),
+            Err(RuleError::Shape(_))
+        ));
+        assert!(matches!(
+            with(|j| j["ValidTo"] = json!("2021-07-01T00:00:00Z")),
+            Err(RuleError::Validity { .. })
+        ));
+        assert!(matches!(
+            with(|j| j["Logic"] = json!({"or": [true, false]})),
+            Err(RuleError::Logic(m)) if m == ["unrecognised operator: \"or\""]
+        ));
+    }
+
+    #[test]
+    fn gateway_constraints_on_the_identifier() {
+        for (id, ty, ct) in [
+            ("IR-DE-0001", "Acceptance", "General"),
+            ("VR-DE-0001", "Invalidation", "Vaccination"),
+            ("TR-DE-0001", "Acceptance", "Vaccination"),
+            ("VR-AT-0001", "Acceptance", "Vaccination"),
+        ] {
+            let r = with(|j| {
+                j["Identifier"] = json!(id);
+                j["Type"] = json!(ty);
+                j["CertificateType"] = json!(ct);
+            });
+            assert!(
+                matches!(r, Err(RuleError::Identifier { .. })),
+                "{id} {ty} {ct}: {r:?}"
+            );
+        }
+        let ir = with(|j| {
+            j["Identifier"] = json!("IR-DE-0001");
+            j["Type"] = json!("Invalidation");
+            j["CertificateType"] = json!("General");
+        });
+        assert!(ir.is_ok(), "{ir:?}");
+    }
+
+    #[test]
+    fn lint_finds_affected_fields_that_do_not_match_the_logic() {
+        let rule = with(|j| j["AffectedFields"] = json!(["v.0", "v.0.dn"])).unwrap();
+        assert_eq!(rule.lint().len(), 1);
+    }
+
+    fn set(rules: &[Json]) -> RuleSet {
+        let mut set = RuleSet::new();
+        for r in rules {
+            set.insert(Rule::from_json(r).unwrap());
+        }
+        set
+    }
+
+    #[test]
+    fn selection_as_the_eu_apps_do_it() {
+        let clock: Timestamp = "2022-01-01T00:00:00Z".parse().unwrap();
+        let base = rule_json();
+        let mut newer = base.clone();
+        newer["Version"] = json!("1.0.10");
+        newer["Description"][0]["desc"] = json!("The newer version of the first rule.");
+        let mut future = base.clone();
+        future["Version"] = json!("2.0.0");
+        future["ValidFrom"] = json!("2023-01-01T00:00:00Z");
+        let mut regional = base.clone();
+        regional["Identifier"] = json!("VR-DE-0002");
+        regional["Region"] = json!("BY");
+        let mut test_rule = base.clone();
+        test_rule["Identifier"] = json!("TR-DE-0001");
+        test_rule["CertificateType"] = json!("Test");
+        let mut general = base.clone();
+        general["Identifier"] = json!("GR-DE-0001");
+        general["CertificateType"] = json!("General");
+        let mut foreign = base.clone();
+        foreign["Identifier"] = json!("VR-FR-0001");
+        foreign["Country"] = json!("FR");
+        let mut invalidation_at = base.clone();
+        invalidation_at["Identifier"] = json!("IR-AT-0001");
+        invalidation_at["Country"] = json!("AT");
+        invalidation_at["Type"] = json!("Invalidation");
+        invalidation_at["CertificateType"] = json!("General");
+        let set = set(&[
+            base,
+            newer,
+            future,
+            regional,
+            test_rule,
+            general,
+            foreign,
+            invalidation_at,
+        ]);
+        let ids = |region: Option<&str>, issuer: &str| -> Vec<String> {
+            set.select("de", region, issuer, CertificateType::Vaccination, clock)
+                .iter()
+                .map(|r| format!("{} {}", r.identifier, r.version))
+                .collect()
+        };
+        assert_eq!(ids(None, "BE"), ["GR-DE-0001 1.0.0", "VR-DE-0001 1.0.10"]);
+        assert_eq!(
+            ids(Some("by"), "BE"),
+            ["GR-DE-0001 1.0.0", "VR-DE-0001 1.0.10", "VR-DE-0002 1.0.0"]
+        );
+        assert_eq!(
+            ids(None, "AT"),
+            ["GR-DE-0001 1.0.0", "IR-AT-0001 1.0.0", "VR-DE-0001 1.0.10"]
+        );
+        assert_eq!(set.countries(), ["AT", "DE", "FR"]);
+    }
+}

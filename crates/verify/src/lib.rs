@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod policy;
 mod report;
 pub mod schema;
 
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use policy::{AffectedField, Policy, PolicyReport, RuleReport};
 pub use report::{Checks, Format, Outcome, Reason, ReasonCode, Verdict, VerificationReport};
 
 /// Settings of the verifier. The defaults are what a border check should use.
@@ -40,6 +42,21 @@ pub struct VerifyOptions {
     /// Read bytes that are not zlib as an uncompressed COSE message, as the DGCA apps do. The
     /// signature still covers everything that matters. Default false: the spec requires zlib.
     pub accept_uncompressed: bool,
+    /// The arrival country's business rules. Without a policy the verdict is about
+    /// authenticity and validity only.
+    pub policy: Option<Policy>,
+    /// When the trust data was fetched and how old it may be. Older data makes the verdict at
+    /// best yellow: a signer revoked since may still be in it.
+    pub trust_freshness: Option<TrustFreshness>,
+}
+
+/// The age of the trust data behind a verification.
+#[derive(Debug, Clone, Copy)]
+pub struct TrustFreshness {
+    /// When the trust data was fetched.
+    pub fetched_at: Timestamp,
+    /// How old it may be.
+    pub max_age: SignedDuration,
 }
 
 impl Default for VerifyOptions {
@@ -49,6 +66,8 @@ impl Default for VerifyOptions {
             inflate_limit: zlib::DEFAULT_INFLATE_LIMIT,
             accept_missing_prefix: false,
             accept_uncompressed: false,
+            policy: None,
+            trust_freshness: None,
         }
     }
 }
@@ -82,16 +101,30 @@ pub fn verify_with(
         signer: None,
         schema_version: None,
         certificate: None,
+        policy: None,
     };
     let inflated = decode_transport(text, options, &mut report);
     if let Some(cose_bytes) = inflated.as_deref() {
         check_message(cose_bytes, now, trust, options, &mut report);
     }
-    report.verdict = if report.checks.all_pass() {
-        Verdict::Green
-    } else {
-        Verdict::Red
-    };
+    if let Some(freshness) = &options.trust_freshness {
+        let age = now.duration_since(freshness.fetched_at);
+        if age > freshness.max_age {
+            report.add_reason(
+                ReasonCode::TrustDataStale,
+                format!(
+                    "the trust data was fetched at {}, longer ago than the allowed {:#}",
+                    freshness.fetched_at, freshness.max_age
+                ),
+            );
+        }
+    }
+    if let Some(policy) = &options.policy
+        && report.checks.all_pass()
+    {
+        policy::apply(&mut report, policy, now);
+    }
+    report.verdict = report.decide();
     report
 }
 
@@ -343,7 +376,7 @@ fn check_validity(
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

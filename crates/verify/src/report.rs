@@ -6,6 +6,8 @@ use base64::Engine;
 use healthpass_codec::dcc::{CertificateType, DigitalCovidCertificate};
 use healthpass_trust::SignerCertificate;
 use jiff::Timestamp;
+
+use crate::policy::PolicyReport;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
@@ -80,13 +82,14 @@ impl Checks {
     }
 }
 
-/// The overall answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The overall answer, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Valid.
     Green,
-    /// Valid with a caveat (set by rules; not produced by the technical checks).
+    /// Authentic, but the system cannot decide alone (a rule could not be evaluated, the
+    /// destination has no rules, accepted only from a later date, stale trust data).
     Yellow,
     /// Not valid.
     Red,
@@ -128,6 +131,16 @@ pub enum ReasonCode {
     KeyUsageMismatch,
     /// The payload does not conform to its schema.
     SchemaInvalid,
+    /// A rule of the arrival country (or an invalidation rule of the issuer) failed.
+    RuleFailed,
+    /// A rule could not be evaluated: a person has to decide.
+    RuleOpen,
+    /// The arrival country has no rules for this certificate: a person has to decide.
+    NoRules,
+    /// The certificate fails the rules today but will pass them on a later date.
+    NotYetAccepted,
+    /// The trust data is older than its allowed age.
+    TrustDataStale,
 }
 
 impl ReasonCode {
@@ -150,6 +163,22 @@ impl ReasonCode {
             Self::SignerNotYetValid => "signer_not_yet_valid",
             Self::KeyUsageMismatch => "key_usage_mismatch",
             Self::SchemaInvalid => "schema_invalid",
+            Self::RuleFailed => "rule_failed",
+            Self::RuleOpen => "rule_open",
+            Self::NoRules => "no_rules",
+            Self::NotYetAccepted => "not_yet_accepted",
+            Self::TrustDataStale => "trust_data_stale",
+        }
+    }
+
+    /// The colour this reason gives a report: red when the certificate is not acceptable,
+    /// yellow when the system cannot decide alone.
+    pub fn severity(self) -> Verdict {
+        match self {
+            Self::RuleOpen | Self::NoRules | Self::NotYetAccepted | Self::TrustDataStale => {
+                Verdict::Yellow
+            }
+            _ => Verdict::Red,
         }
     }
 }
@@ -224,6 +253,10 @@ pub struct VerificationReport {
     pub schema_version: Option<&'static str>,
     /// The payload as JSON (present once the CWT decodes, whatever the verdict).
     pub certificate: Option<Value>,
+    /// The arrival country's rules and what they decided (when a policy was given and the
+    /// technical checks passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyReport>,
 }
 
 fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -242,11 +275,26 @@ impl Serialize for ReasonCode {
 impl VerificationReport {
     /// Records why a check failed and returns `Fail`, for `checks.x = report.fail(…)`.
     pub(crate) fn fail(&mut self, code: ReasonCode, message: impl Into<String>) -> Outcome {
+        self.add_reason(code, message);
+        Outcome::Fail
+    }
+
+    pub(crate) fn add_reason(&mut self, code: ReasonCode, message: impl Into<String>) {
         self.reasons.push(Reason {
             code,
             message: message.into(),
         });
-        Outcome::Fail
+    }
+
+    /// The verdict the checks and reasons call for: red if any check failed or any reason
+    /// is red, else yellow if any reason is yellow, else green.
+    pub(crate) fn decide(&self) -> Verdict {
+        let worst = self.reasons.iter().map(|r| r.code.severity()).max();
+        if !self.checks.all_pass() {
+            Verdict::Red
+        } else {
+            worst.unwrap_or(Verdict::Green)
+        }
     }
 
     /// The payload, typed; `None` when there is none or it does not fit the DCC structure.

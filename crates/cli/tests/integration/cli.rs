@@ -380,3 +380,275 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
 }
+
+fn corpus(folder: &str) -> Option<String> {
+    crate::common::corpus_dir(folder).map(|d| d.canonicalize().unwrap().display().to_string())
+}
+
+#[test]
+fn rules_test_prints_failures_and_the_tally_and_sets_the_exit_status() {
+    let Some(rules) = corpus("eu-dcc-business-rules") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = healthpass(dir.path(), &["rules", "test", &rules]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().last(), Some("461 passed, 0 failed"));
+    let out = healthpass(dir.path(), &["rules", "test", &rules, "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["passed"], 461);
+    assert_eq!(json["failed"], 0);
+    assert_eq!(json["failures"], serde_json::json!([]));
+
+    // A copy of one rule whose test now expects the opposite: one failure, exit 1.
+    let rule_dir = dir.path().join("rules/DE/VR-DE-0001");
+    std::fs::create_dir_all(rule_dir.join("tests")).unwrap();
+    let source = Path::new(&rules).join("DE/VR-DE-0001");
+    std::fs::copy(source.join("rule.json"), rule_dir.join("rule.json")).unwrap();
+    let mut test: Value =
+        serde_json::from_slice(&std::fs::read(source.join("tests/test001.json")).unwrap()).unwrap();
+    test["expected"] = Value::Bool(!test["expected"].as_bool().unwrap());
+    std::fs::write(rule_dir.join("tests/test001.json"), test.to_string()).unwrap();
+    let out = healthpass(dir.path(), &["rules", "test", "rules"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("FAIL VR-DE-0001/test001.json"), "{text}");
+    assert_eq!(text.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn rules_eval_prints_the_result_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("logic.json"),
+        r#"{"plusTime": [{"var": "d"}, 1, "year"]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("data.json"), r#"{"d": "2020-02-29"}"#).unwrap();
+    let out = healthpass(
+        dir.path(),
+        &[
+            "rules",
+            "eval",
+            "--logic",
+            "logic.json",
+            "--data",
+            "data.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "\"2021-03-01T00:00:00.000Z\"\n");
+    std::fs::write(dir.path().join("data.json"), r#"{"d": 20200229}"#).unwrap();
+    let out = healthpass(
+        dir.path(),
+        &[
+            "rules",
+            "eval",
+            "--logic",
+            "logic.json",
+            "--data",
+            "data.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("must be a string, but it is an integer"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rules_validate_accepts_the_corpus_and_names_what_is_wrong() {
+    let Some(rules) = corpus("eu-dcc-business-rules") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = healthpass(dir.path(), &["rules", "validate", &rules]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().last(), Some("57 valid, 0 invalid"));
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"if": [true, {"var": "x."}]}"#,
+    )
+    .unwrap();
+    let out = healthpass(dir.path(), &["rules", "validate", "bad.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("an \"if\"-operation must have exactly 3 values/operands, but it has 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data access path doesn't have a valid format: x."),
+        "{text}"
+    );
+}
+
+#[test]
+fn rules_matrix_in_every_format() {
+    let (Some(rules), Some(value_sets)) =
+        (corpus("eu-dcc-business-rules"), corpus("eu-dcc-valuesets"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let args = |format: &str| {
+        vec![
+            "rules",
+            "matrix",
+            "--rules",
+            &rules,
+            "--valuesets",
+            &value_sets,
+            "--at",
+            "2022-06-01T12:00:00Z",
+            "--format",
+            format,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let run = |format: &str| {
+        let a = args(format);
+        let out = healthpass(
+            dir.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(
+        json["countries"],
+        serde_json::json!(["AT", "DE", "EU", "FR", "NL"])
+    );
+    let samples = json["samples"].as_array().unwrap();
+    let row = |label: &str| {
+        let i = samples
+            .iter()
+            .position(|s| s["label"] == label)
+            .unwrap_or_else(|| panic!("{label}"));
+        &json["cells"][i]
+    };
+    // Comirnaty full course: accepted everywhere that has rules (NL's start in November 2022).
+    for (c, country) in ["AT", "DE", "EU", "FR"].iter().enumerate() {
+        assert_eq!(
+            row("Comirnaty 2/2, 30 days ago")[c][2]["result"],
+            "accepted",
+            "{country}"
+        );
+    }
+    assert_eq!(
+        row("Comirnaty 2/2, 30 days ago")[4][2]["result"],
+        "no_rules"
+    );
+    // Germany does not accept Sinopharm; Austria did (WHO emergency use listing).
+    assert_eq!(
+        row("BBIBP-CorV 2/2, 30 days ago")[0][2]["result"],
+        "accepted"
+    );
+    assert_eq!(
+        row("BBIBP-CorV 2/2, 30 days ago")[1][2]["result"],
+        "rejected"
+    );
+    // France takes no recovery certificates under GR-FR-0000.
+    assert_eq!(
+        row("Recovery, first positive 60 days ago")[3][2],
+        serde_json::json!({"result": "rejected", "rules": ["GR-FR-0000"]})
+    );
+    let products = samples
+        .iter()
+        .filter(|s| s["kind"] == "vaccination")
+        .count();
+    assert!(
+        products > 100,
+        "every active product with each dose count: {products}"
+    );
+
+    let text = run("text");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Comirnaty 2/2, 30 days ago") && l.contains('+')),
+        "{text}"
+    );
+    let csv = run("csv");
+    assert_eq!(csv.lines().count(), samples.len() + 1);
+    assert!(csv.starts_with("certificate,kind,product,AT age 10,AT age 16,AT age 40,DE age 10"));
+    let svg = run("svg");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(
+        svg.matches("<rect x=").count() - 4,
+        samples.len() * 5 * 3,
+        "one cell per sample, country and age, and a legend of 4"
+    );
+    assert!(svg.contains(
+        "<title>BBIBP-CorV 2/2, 30 days ago in DE, age 40: rejected: VR-DE-0002</title>"
+    ));
+}
+
+#[test]
+fn verify_with_a_country_applies_its_rules() {
+    let (Some(rules), Some(value_sets)) =
+        (corpus("eu-dcc-business-rules"), corpus("eu-dcc-valuesets"))
+    else {
+        return;
+    };
+    let (dir, _) = workspace();
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "@cert.txt",
+            "--trust",
+            "at.pem",
+            "--at",
+            AT,
+            "--country",
+            "DE",
+            "--rules",
+            &rules,
+            "--valuesets",
+            &value_sets,
+            "--json",
+        ],
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The fixture's vaccination is from 2021-06-01: more than a year before, so VR-DE-0004 fails.
+    assert_eq!(json["verdict"], "red", "{json}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json["reasons"][0]["code"], "rule_failed");
+    assert!(json["reasons"][0]["message"].as_str().unwrap().starts_with(
+        "VR-DE-0004: The vaccine must have been administered no longer than one year ago."
+    ));
+    // Human output: the verdict, the holder, the reason; no rule list without --details.
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "@cert.txt",
+            "--trust",
+            "at.pem",
+            "--at",
+            AT,
+            "--country",
+            "de",
+            "--rules",
+            &rules,
+            "--valuesets",
+            &value_sets,
+        ],
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("RED"), "{text}");
+    assert!(
+        text.contains("Musterfrau, Erika") && text.contains("1964-08-12"),
+        "{text}"
+    );
+    assert!(text.contains("rule_failed: VR-DE-0004"), "{text}");
+    assert!(!text.contains("rule VR-DE-0001"), "{text}");
+    let out = healthpass(dir.path(), &["verify", "@cert.txt", "--country", "Germany"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a two-letter country code"));
+}

@@ -7,5 +7,6 @@ mod common;
 mod eu_dcc_testdata;
 mod fixtures;
 mod roundtrip;
+mod rules_verify;
 mod scan;
 mod trust_store;

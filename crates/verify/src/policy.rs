@@ -1,0 +1,291 @@
+//! The arrival country's business rules, applied to a certificate that passed the technical
+//! checks: which rules apply, what each decided, and the colour that follows.
+
+use crate::report::{ReasonCode, VerificationReport};
+use healthpass_codec::dcc::CertificateType as EntryType;
+use healthpass_rules::{
+    CertificateContext, CertificateType, RuleOutcome, RuleResult, RuleSet, RuleType, Selection,
+    ValueSets, evaluate_rules,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Whose rules to apply: an arrival country (and region), with its rules and value sets.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Rules of every country known (the arrival country's acceptance rules and the issuing
+    /// countries' invalidation rules are picked from them).
+    pub rules: Arc<RuleSet>,
+    /// The value sets rules consult.
+    pub value_sets: Arc<ValueSets>,
+    /// The arrival country, ISO 3166-1 alpha-2.
+    pub country: String,
+    /// A region of it, when its rules differ by region.
+    pub region: Option<String>,
+}
+
+/// How far ahead to look for the day a certificate that fails a rule today will pass.
+const LOOKAHEAD_DAYS: i64 = 400;
+
+/// What the rules decided, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyReport {
+    /// The arrival country.
+    pub country: String,
+    /// Its region, if one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Each rule that applied, with its result.
+    pub rules: Vec<RuleReport>,
+    /// When a certificate that fails only time-dependent rules will pass them all (to the
+    /// hour), if that is before it expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_from: Option<Timestamp>,
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    /// Its identifier (`VR-DE-0001`).
+    pub id: String,
+    /// Acceptance or invalidation.
+    #[serde(rename = "type")]
+    pub rule_type: RuleType,
+    /// The country that published it.
+    pub country: String,
+    /// Its version.
+    pub version: String,
+    /// `passed`, `failed` or `open` (could not decide).
+    pub result: &'static str,
+    /// What it requires, in English.
+    pub description: String,
+    /// Why it could not decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For a rule that did not pass, the fields it reads with their values (containers left
+    /// out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affected_fields: Vec<AffectedField>,
+}
+
+/// A field a rule reads, and its value in this certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedField {
+    /// The path in the payload (`v.0.dn`).
+    pub field: String,
+    /// The value there (`null` when absent).
+    pub value: Value,
+}
+
+/// Evaluates the policy on a report whose technical checks all passed, adding the policy
+/// report and its reasons.
+pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Timestamp) {
+    let (Some(payload), Some(entry_type)) = (report.certificate.take(), report.certificate_type)
+    else {
+        return;
+    };
+    let certificate_type = match entry_type {
+        EntryType::Vaccination => CertificateType::Vaccination,
+        EntryType::Test => CertificateType::Test,
+        EntryType::Recovery => CertificateType::Recovery,
+    };
+    let issuer = report.issuer_country.clone().unwrap_or_default();
+    let kid = report.kid.as_deref().map(crate::b64);
+    let context = CertificateContext {
+        payload: &payload,
+        certificate_type,
+        issuer_country: &issuer,
+        issued_at: report.issued_at,
+        expires_at: report.expires_at,
+        kid: kid.as_deref(),
+    };
+    let country = policy.country.to_ascii_uppercase();
+    let region = policy.region.as_deref();
+    let rules = policy
+        .rules
+        .select(&country, region, &issuer, certificate_type, now);
+    let at = |clock| Selection {
+        country: &country,
+        region,
+        clock,
+    };
+    let outcomes = evaluate_rules(&rules, &context, &at(now), &policy.value_sets);
+
+    let mut policy_report = PolicyReport {
+        country: country.clone(),
+        region: policy.region.clone(),
+        rules: outcomes.iter().map(|o| rule_report(o, &payload)).collect(),
+        accepted_from: None,
+    };
+    let acceptance_rules = rules
+        .iter()
+        .filter(|r| r.rule_type == RuleType::Acceptance)
+        .count();
+    if acceptance_rules == 0 {
+        let known = policy.rules.countries().contains(&country.as_str());
+        report.add_reason(
+            ReasonCode::NoRules,
+            if known {
+                format!("{country} has no rules for this type of certificate today: check its entry requirements yourself")
+            } else {
+                format!("no rules of {country} are loaded: check its entry requirements yourself")
+            },
+        );
+    }
+    let failed: Vec<&RuleOutcome> = outcomes
+        .iter()
+        .filter(|o| o.result == RuleResult::Failed)
+        .collect();
+    let open: Vec<&RuleOutcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o.result, RuleResult::Open(_)))
+        .collect();
+    for outcome in &open {
+        if let RuleResult::Open(why) = &outcome.result {
+            report.add_reason(
+                ReasonCode::RuleOpen,
+                format!(
+                    "{} could not decide ({why}): {}",
+                    outcome.rule.identifier,
+                    outcome.rule.description_en()
+                ),
+            );
+        }
+    }
+    if !failed.is_empty() && open.is_empty() {
+        policy_report.accepted_from = accepted_from(&rules, &failed, &context, &at, policy, now);
+    }
+    match policy_report.accepted_from {
+        Some(from) => {
+            let ids: Vec<&str> = failed.iter().map(|o| o.rule.identifier.as_str()).collect();
+            report.add_reason(
+                ReasonCode::NotYetAccepted,
+                format!(
+                    "accepted in {country} from {from}, not yet now ({})",
+                    ids.join(", ")
+                ),
+            );
+        }
+        None => {
+            for (outcome, rule_report) in failed
+                .iter()
+                .zip(policy_report.rules.iter().filter(|r| r.result == "failed"))
+            {
+                let fields: Vec<String> = rule_report
+                    .affected_fields
+                    .iter()
+                    .map(|f| format!("{} = {}", f.field, f.value))
+                    .collect();
+                report.add_reason(
+                    ReasonCode::RuleFailed,
+                    format!(
+                        "{}: {} ({})",
+                        outcome.rule.identifier,
+                        outcome.rule.description_en(),
+                        fields.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    report.policy = Some(policy_report);
+    report.certificate = Some(payload);
+}
+
+/// The first time, to the hour, within the look-ahead and before `exp`, at which every
+/// selected rule passes; `None` when no failing rule depends on the clock or none is found.
+fn accepted_from<'a>(
+    rules: &[Arc<healthpass_rules::Rule>],
+    failed: &[&RuleOutcome],
+    context: &CertificateContext<'_>,
+    at: &impl Fn(Timestamp) -> Selection<'a>,
+    policy: &Policy,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let time_dependent = failed.iter().all(|o| {
+        healthpass_rules::data_accesses(&o.rule.logic).contains("external.validationClock")
+    });
+    if !time_dependent {
+        return None;
+    }
+    let failed_rules: Vec<_> = failed.iter().map(|o| o.rule.clone()).collect();
+    let horizon = context.expires_at.unwrap_or(Timestamp::MAX);
+    let passes = |rules: &[Arc<healthpass_rules::Rule>], t: Timestamp| {
+        evaluate_rules(rules, context, &at(t), &policy.value_sets)
+            .iter()
+            .all(|o| o.result == RuleResult::Passed)
+    };
+    let mut previous = now;
+    for day in 1..=LOOKAHEAD_DAYS {
+        let t = now.checked_add(SignedDuration::from_hours(24 * day)).ok()?;
+        if t > horizon {
+            return None;
+        }
+        // The failing rules first: cheap, and usually what decides.
+        if passes(&failed_rules, t) && passes(rules, t) {
+            // Refine to the hour within the last day.
+            for hour in 1..24 {
+                let h = previous
+                    .checked_add(SignedDuration::from_hours(hour))
+                    .ok()?;
+                if passes(rules, h) {
+                    return Some(h);
+                }
+            }
+            return Some(t);
+        }
+        previous = t;
+    }
+    None
+}
+
+fn rule_report(outcome: &RuleOutcome, payload: &Value) -> RuleReport {
+    let rule = &outcome.rule;
+    let (result, reason) = match &outcome.result {
+        RuleResult::Passed => ("passed", None),
+        RuleResult::Failed => ("failed", None),
+        RuleResult::Open(why) => ("open", Some(why.to_string())),
+    };
+    let affected_fields = if result == "passed" {
+        Vec::new()
+    } else {
+        // Containers (`v.0`) are read only to test presence; their values say nothing new.
+        rule.affected_fields
+            .iter()
+            .map(|field| AffectedField {
+                field: field.clone(),
+                value: lookup(payload, field),
+            })
+            .filter(|f| !f.value.is_object() && !f.value.is_array())
+            .collect()
+    };
+    RuleReport {
+        id: rule.identifier.clone(),
+        rule_type: rule.rule_type,
+        country: rule.country.clone(),
+        version: rule.version.to_string(),
+        result,
+        description: rule.description_en().to_owned(),
+        reason,
+        affected_fields,
+    }
+}
+
+/// The value at a dotted path (`v.0.dn`) of the payload.
+fn lookup(payload: &Value, path: &str) -> Value {
+    let mut current = payload;
+    for fragment in path.split('.') {
+        let next = match current {
+            Value::Object(map) => map.get(fragment),
+            Value::Array(items) => fragment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => current = v,
+            None => return Value::Null,
+        }
+    }
+    current.clone()
+}
