@@ -26,6 +26,74 @@ pub struct BenchArgs {
     /// Milliseconds per case per round.
     #[arg(long, default_value_t = 150)]
     millis: u64,
+    /// Also measure business rules: a rule folder (e.g.
+    /// ../shared/corpus/eu-dcc-business-rules).
+    #[arg(long, value_name = "DIR")]
+    rules: Option<std::path::PathBuf>,
+    /// Value sets for the rules.
+    #[arg(long, value_name = "PATH", requires = "rules")]
+    valuesets: Option<std::path::PathBuf>,
+    /// The country whose rules to measure (default: the one with the most rules).
+    #[arg(long, value_name = "CC", requires = "rules")]
+    country: Option<String>,
+}
+
+/// The rules part of the benchmark: one country's whole rule set on the fixture certificate.
+struct RulesFixture {
+    /// A certificate every rule of the country passes (a recent full course), so the figures
+    /// are those of the common case, not of the look-ahead a failing certificate triggers.
+    text: String,
+    payload: serde_json::Value,
+    country: String,
+    all: Vec<std::sync::Arc<healthpass_rules::Rule>>,
+    options: healthpass_verify::VerifyOptions,
+}
+
+fn rules_fixture(
+    args: &BenchArgs,
+    issuer: &Hc1Issuer,
+    now: Timestamp,
+) -> anyhow::Result<Option<RulesFixture>> {
+    let Some(dir) = &args.rules else {
+        return Ok(None);
+    };
+    let (rules, value_sets) =
+        crate::input::rules_and_value_sets(Some(dir), args.valuesets.as_deref())?;
+    let country = match &args.country {
+        Some(c) => c.to_ascii_uppercase(),
+        None => rules
+            .countries()
+            .into_iter()
+            .max_by_key(|c| rules.rules().iter().filter(|r| r.country == *c).count())
+            .ok_or_else(|| anyhow::anyhow!("no rules under {}", dir.display()))?
+            .to_owned(),
+    };
+    let all: Vec<_> = rules
+        .rules()
+        .iter()
+        .filter(|r| r.country == country)
+        .cloned()
+        .collect();
+    let options = healthpass_verify::VerifyOptions {
+        policy: Some(healthpass_verify::Policy {
+            rules: std::sync::Arc::new(rules),
+            value_sets: std::sync::Arc::new(value_sets),
+            country: country.clone(),
+            region: None,
+        }),
+        ..Default::default()
+    };
+    let mut payload: serde_json::Value = serde_json::from_str(crate::demo::SAMPLE_PAYLOAD)?;
+    let vaccinated = now - SignedDuration::from_hours(24 * 30);
+    payload["v"][0]["dt"] = vaccinated.strftime("%Y-%m-%d").to_string().into();
+    let text = issuer.issue(&payload, now, now + SignedDuration::from_hours(24 * 30))?;
+    Ok(Some(RulesFixture {
+        text,
+        payload,
+        country,
+        all,
+        options,
+    }))
 }
 
 struct Fixture {
@@ -132,8 +200,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     )?;
     let payload: serde_json::Value = serde_json::from_str(crate::demo::SAMPLE_PAYLOAD)?;
     let later = now + SignedDuration::from_hours(24);
+    let rules = rules_fixture(&args, &es.issuer, now)?;
+    let empty = serde_json::Value::Null;
+    let rules_context = healthpass_rules::CertificateContext {
+        payload: rules.as_ref().map_or(&empty, |r| &r.payload),
+        certificate_type: healthpass_rules::CertificateType::Vaccination,
+        issuer_country: "XA",
+        issued_at: Some(now),
+        expires_at: Some(now + SignedDuration::from_hours(24 * 30)),
+        kid: Some("AAAAAAAAAAA="),
+    };
+    if let Some(r) = &rules {
+        let with_rules = healthpass_verify::verify_with(&r.text, now, &es.trust, &r.options);
+        let policy = with_rules.policy.as_ref();
+        eprintln!(
+            "rules of {}: {} in the set, {} applied by verify; verdict with rules: {:?}",
+            r.country,
+            r.all.len(),
+            policy.map_or(0, |p| p.rules.len()),
+            with_rules.verdict
+        );
+    }
 
-    let names = [
+    let mut names = vec![
         "raw ES256 verify (ring)",
         "full verify, HC1 ES256",
         "raw PS256 verify (ring, RSA-2048)",
@@ -143,6 +232,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "batch verify, 1 thread (per cert)",
         "batch verify, all cores (per cert)",
     ];
+    if let Some(r) = &rules {
+        names.push("rules: whole rule set of one country");
+        names.push("full verify + rules, HC1 ES256");
+        names.push("full verify, same certificate, no rules");
+        eprintln!("rules: {} ({} rules)", r.country, r.all.len());
+    }
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     eprintln!(
         "{} rounds of {} ms per case, {} cores",
@@ -185,6 +280,37 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             });
             samples[slot].push(per_batch / batch_texts.len() as f64);
         }
+        if let Some(r) = &rules {
+            let selection = healthpass_rules::Selection {
+                country: &r.country,
+                region: None,
+                clock: now,
+            };
+            let value_sets = &r.options.policy.as_ref().expect("policy").value_sets;
+            samples[8].push(time_per_op(budget, || {
+                black_box(healthpass_rules::evaluate_rules(
+                    black_box(&r.all),
+                    &rules_context,
+                    &selection,
+                    value_sets,
+                ));
+            }));
+            samples[9].push(time_per_op(budget, || {
+                black_box(healthpass_verify::verify_with(
+                    black_box(&r.text),
+                    now,
+                    &es.trust,
+                    &r.options,
+                ));
+            }));
+            samples[10].push(time_per_op(budget, || {
+                black_box(healthpass_verify::verify(
+                    black_box(&r.text),
+                    now,
+                    &es.trust,
+                ));
+            }));
+        }
         eprint!("\rround {}/{}", round + 1, args.rounds);
     }
     eprintln!();
@@ -203,7 +329,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         )
     };
     outln!("\nratios within each round (median, interquartile range):");
-    let lines = [
+    let mut lines = vec![
         (
             "full ES256 verify / raw ES256 verify, ops/s (target >= 0.9)",
             ratio(1, 0),
@@ -216,6 +342,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             ratio(7, 6),
         ),
     ];
+    if rules.is_some() {
+        // Time ratios (smaller is better): the rules' cost as a share of a signature check.
+        // `ratio(a, b)` is time(b) / time(a).
+        lines.push((
+            "whole rule set / raw ES256 verify, time (target < 0.10)",
+            ratio(0, 8),
+        ));
+        lines.push((
+            "full verify + rules / full verify, time (target < 1.10)",
+            ratio(10, 9),
+        ));
+    }
     for (label, (p25, median, p75)) in lines {
         outln!("  {label:<66} {median:.3}  [{p25:.3}-{p75:.3}]");
     }

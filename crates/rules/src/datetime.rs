@@ -399,3 +399,43 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Years 1000–9999: the range where both printers use four-digit years.
+    const RANGE: std::ops::Range<i64> = -30_610_224_000_000..253_402_300_799_999;
+
+    proptest! {
+        /// Our calendar agrees with jiff's (an independent implementation) on every instant.
+        #[test]
+        fn printing_agrees_with_jiff(ms in RANGE) {
+            let ours = DateTime::from_millis(ms).unwrap().to_string();
+            let jiff = jiff::Timestamp::from_millisecond(ms).unwrap();
+            prop_assert_eq!(&ours, &jiff.strftime("%Y-%m-%dT%H:%M:%S.%3fZ").to_string());
+            prop_assert_eq!(DateTime::parse(&ours), Ok(DateTime::from_millis(ms).unwrap()));
+        }
+
+        /// Days and hours are fixed lengths in UTC; months and years keep the time of day and,
+        /// when the day exists in the target month, the day of the month.
+        #[test]
+        fn offsets(ms in RANGE, amount in -5000i64..5000) {
+            let t = DateTime::from_millis(ms).unwrap();
+            prop_assert_eq!(t.plus(amount, TimeUnit::Day).unwrap().as_millis(), ms + amount * MS_PER_DAY);
+            prop_assert_eq!(t.plus(amount, TimeUnit::Hour).unwrap().as_millis(), ms + amount * MS_PER_HOUR);
+            let months = amount % 1200;
+            let moved = t.plus(months, TimeUnit::Month).unwrap();
+            prop_assert_eq!(moved.as_millis().rem_euclid(MS_PER_DAY), ms.rem_euclid(MS_PER_DAY));
+            let (_, _, day) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+            if day <= 28 {
+                let (_, _, moved_day) = civil_from_days(moved.as_millis().div_euclid(MS_PER_DAY));
+                prop_assert_eq!(moved_day, day);
+                let back = moved.plus(-months, TimeUnit::Month).unwrap();
+                prop_assert_eq!(back, t);
+            }
+            prop_assert_eq!(t.plus(months / 12, TimeUnit::Year).ok(), t.plus(months / 12 * 12, TimeUnit::Month).ok());
+        }
+    }
+}

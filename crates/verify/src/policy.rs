@@ -40,7 +40,7 @@ pub struct PolicyReport {
     /// Each rule that applied, with its result.
     pub rules: Vec<RuleReport>,
     /// When a certificate that fails only time-dependent rules will pass them all (to the
-    /// hour), if that is before it expires.
+    /// second), if that is within the look-ahead and before it expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_from: Option<Timestamp>,
 }
@@ -159,12 +159,15 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
     }
     match policy_report.accepted_from {
         Some(from) => {
-            let ids: Vec<&str> = failed.iter().map(|o| o.rule.identifier.as_str()).collect();
+            let ids: Vec<String> = failed
+                .iter()
+                .map(|o| format!("{}: {}", o.rule.identifier, o.rule.description_en()))
+                .collect();
             report.add_reason(
                 ReasonCode::NotYetAccepted,
                 format!(
                     "accepted in {country} from {from}, not yet now ({})",
-                    ids.join(", ")
+                    ids.join("; ")
                 ),
             );
         }
@@ -194,7 +197,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
     report.certificate = Some(payload);
 }
 
-/// The first time, to the hour, within the look-ahead and before `exp`, at which every
+/// The first time, to the second, within the look-ahead and before `exp`, at which every
 /// selected rule passes; `None` when no failing rule depends on the clock or none is found.
 fn accepted_from<'a>(
     rules: &[Arc<healthpass_rules::Rule>],
@@ -225,16 +228,24 @@ fn accepted_from<'a>(
         }
         // The failing rules first: cheap, and usually what decides.
         if passes(&failed_rules, t) && passes(rules, t) {
-            // Refine to the hour within the last day.
-            for hour in 1..24 {
-                let h = previous
-                    .checked_add(SignedDuration::from_hours(hour))
-                    .ok()?;
-                if passes(rules, h) {
-                    return Some(h);
+            // Bisect the last day down to the second: rules turn at an instant (often
+            // midnight), and the gate wants that instant, not the time of the check plus days.
+            let (mut fails, mut holds) = (previous, t);
+            while holds.duration_since(fails) > SignedDuration::from_secs(1) {
+                let mid = fails.checked_add(holds.duration_since(fails) / 2).ok()?;
+                if passes(rules, mid) {
+                    holds = mid;
+                } else {
+                    fails = mid;
                 }
             }
-            return Some(t);
+            // The whole second, if it already passes (rules compare whole seconds or days).
+            let floor = Timestamp::from_second(holds.as_second()).ok()?;
+            return Some(if floor > fails && passes(rules, floor) {
+                floor
+            } else {
+                holds
+            });
         }
         previous = t;
     }
