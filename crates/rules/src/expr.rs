@@ -223,38 +223,26 @@ impl Expr {
                 }
                 Ok(result)
             }
-            Expr::Compare(comparison, operands) => {
-                let mut values = [0i64; 3];
-                for (slot, operand) in values.iter_mut().zip(operands) {
-                    *slot = match operand.evaluate(data)? {
-                        Value::Int(i) => i,
-                        other => {
-                            return Err(type_error(
-                                comparison_name(*comparison),
-                                "an integer",
-                                &other,
-                            ));
-                        }
-                    };
-                }
-                Ok(Value::Bool(chain(*comparison, &values[..operands.len()])))
-            }
-            Expr::CompareDateTimes(comparison, operands) => {
-                let mut values = [DateTime::from_millis(0).expect("epoch"); 3];
-                for (slot, operand) in values.iter_mut().zip(operands) {
-                    *slot = match operand.evaluate(data)? {
-                        Value::DateTime(t) => t,
-                        other => {
-                            return Err(type_error(
-                                date_comparison_name(*comparison),
-                                "a date-time",
-                                &other,
-                            ));
-                        }
-                    };
-                }
-                Ok(Value::Bool(chain(*comparison, &values[..operands.len()])))
-            }
+            Expr::Compare(comparison, operands) => compare_all(
+                operands,
+                data,
+                *comparison,
+                (comparison_name(*comparison), "an integer"),
+                |v| match v {
+                    Value::Int(i) => Some(*i),
+                    _ => None,
+                },
+            ),
+            Expr::CompareDateTimes(comparison, operands) => compare_all(
+                operands,
+                data,
+                *comparison,
+                (date_comparison_name(*comparison), "a date-time"),
+                |v| match v {
+                    Value::DateTime(t) => Some(*t),
+                    _ => None,
+                },
+            ),
             Expr::In(operands) => {
                 let needle = operands[0].evaluate(data)?;
                 let haystack = operands[1].evaluate(data)?;
@@ -339,9 +327,24 @@ fn type_error(operator: &'static str, expected: &'static str, actual: &Value<'_>
     }
 }
 
+/// Evaluates 2 or 3 operands, each of the type `extract` accepts, and compares them as
 /// `a op b` or `a op b and b op c`.
-fn chain<T: Ord>(comparison: Comparison, values: &[T]) -> bool {
-    values.windows(2).all(|w| comparison.holds(&w[0], &w[1]))
+fn compare_all<'a, T: Ord + Copy>(
+    operands: &'a [Expr],
+    data: &Value<'a>,
+    comparison: Comparison,
+    (operator, expected): (&'static str, &'static str),
+    extract: impl Fn(&Value<'a>) -> Option<T>,
+) -> Result<Value<'a>, EvalError> {
+    let mut values: [Option<T>; 3] = [None; 3];
+    for (slot, operand) in values.iter_mut().zip(operands) {
+        let value = operand.evaluate(data)?;
+        *slot = Some(extract(&value).ok_or_else(|| type_error(operator, expected, &value))?);
+    }
+    let values = &values[..operands.len()];
+    Ok(Value::Bool(values.windows(2).all(
+        |w| matches!((w[0], w[1]), (Some(a), Some(b)) if comparison.holds(&a, &b)),
+    )))
 }
 
 fn comparison_name(c: Comparison) -> &'static str {
