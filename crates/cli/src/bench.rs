@@ -80,6 +80,7 @@ fn rules_fixture(
             value_sets: std::sync::Arc::new(value_sets),
             country: country.clone(),
             region: None,
+            language: None,
         }),
         ..Default::default()
     };

@@ -52,6 +52,9 @@ pub struct VerifyArgs {
     /// Default: data/valuesets.
     #[arg(long, value_name = "PATH", requires = "country")]
     valuesets: Option<PathBuf>,
+    /// Language of rule descriptions (ISO 639-1: de, fr, …); English where a rule has none.
+    #[arg(long, value_name = "LANG", requires = "country")]
+    lang: Option<String>,
     /// Threads for --batch (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -75,6 +78,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 value_sets: Arc::new(value_sets),
                 country: country.to_ascii_uppercase(),
                 region: args.region.clone(),
+                language: args.lang.clone(),
             })
         }
         None => None,

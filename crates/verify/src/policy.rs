@@ -24,6 +24,18 @@ pub struct Policy {
     pub country: String,
     /// A region of it, when its rules differ by region.
     pub region: Option<String>,
+    /// The language for rule descriptions (ISO 639-1, e.g. `fr`); English when a rule has no
+    /// text in it, and by default.
+    pub language: Option<String>,
+}
+
+impl Policy {
+    fn describe<'r>(&self, rule: &'r healthpass_rules::Rule) -> &'r str {
+        self.language
+            .as_deref()
+            .and_then(|lang| rule.description_in(lang))
+            .unwrap_or_else(|| rule.description_en())
+    }
 }
 
 /// How far ahead to look for the day a certificate that fails a rule today will pass.
@@ -59,7 +71,7 @@ pub struct RuleReport {
     pub version: String,
     /// `passed`, `failed` or `open` (could not decide).
     pub result: &'static str,
-    /// What it requires, in English.
+    /// What it requires, in the policy's language (English by default).
     pub description: String,
     /// Why it could not decide.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,7 +128,10 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
     let mut policy_report = PolicyReport {
         country: country.clone(),
         region: policy.region.clone(),
-        rules: outcomes.iter().map(|o| rule_report(o, &payload)).collect(),
+        rules: outcomes
+            .iter()
+            .map(|o| rule_report(o, &payload, policy))
+            .collect(),
         accepted_from: None,
     };
     let acceptance_rules = rules
@@ -149,7 +164,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
                 format!(
                     "{} could not decide ({why}): {}",
                     outcome.rule.identifier,
-                    outcome.rule.description_en()
+                    policy.describe(&outcome.rule)
                 ),
             );
         }
@@ -161,7 +176,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
         Some(from) => {
             let ids: Vec<String> = failed
                 .iter()
-                .map(|o| format!("{}: {}", o.rule.identifier, o.rule.description_en()))
+                .map(|o| format!("{}: {}", o.rule.identifier, policy.describe(&o.rule)))
                 .collect();
             report.add_reason(
                 ReasonCode::NotYetAccepted,
@@ -186,7 +201,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
                     format!(
                         "{}: {} ({})",
                         outcome.rule.identifier,
-                        outcome.rule.description_en(),
+                        policy.describe(&outcome.rule),
                         fields.join(", ")
                     ),
                 );
@@ -252,7 +267,7 @@ fn accepted_from<'a>(
     None
 }
 
-fn rule_report(outcome: &RuleOutcome, payload: &Value) -> RuleReport {
+fn rule_report(outcome: &RuleOutcome, payload: &Value, policy: &Policy) -> RuleReport {
     let rule = &outcome.rule;
     let (result, reason) = match &outcome.result {
         RuleResult::Passed => ("passed", None),
@@ -278,7 +293,7 @@ fn rule_report(outcome: &RuleOutcome, payload: &Value) -> RuleReport {
         country: rule.country.clone(),
         version: rule.version.to_string(),
         result,
-        description: rule.description_en().to_owned(),
+        description: policy.describe(rule).to_owned(),
         reason,
         affected_fields,
     }

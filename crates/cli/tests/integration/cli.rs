@@ -648,6 +648,33 @@ fn verify_with_a_country_applies_its_rules() {
     );
     assert!(text.contains("rule_failed: VR-DE-0004"), "{text}");
     assert!(!text.contains("rule VR-DE-0001"), "{text}");
+    // Descriptions in the officer's language, English where a rule has none.
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "@cert.txt",
+            "--trust",
+            "at.pem",
+            "--at",
+            AT,
+            "--country",
+            "DE",
+            "--rules",
+            &rules,
+            "--valuesets",
+            &value_sets,
+            "--lang",
+            "de",
+        ],
+    );
+    assert!(
+        stdout(&out).contains(
+            "rule_failed: VR-DE-0004: Seit der Impfung darf maximal ein Jahr vergangen sein."
+        ),
+        "{}",
+        stdout(&out)
+    );
     let out = healthpass(dir.path(), &["verify", "@cert.txt", "--country", "Germany"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a two-letter country code"));

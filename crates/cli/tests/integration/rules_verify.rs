@@ -24,6 +24,7 @@ fn policy(rules_dir: &Path, country: &str) -> Policy {
         value_sets: Arc::new(value_sets),
         country: country.into(),
         region: None,
+        language: None,
     }
 }
 
