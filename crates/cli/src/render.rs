@@ -111,7 +111,9 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
                 let _ = writeln!(
                     out,
                     "  rule {:<11} {:<7} {}",
-                    rule.id, rule.result, rule.description
+                    rule.rule.identifier,
+                    rule.result,
+                    rule.description()
                 );
             }
         }

@@ -78,7 +78,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 value_sets: Arc::new(value_sets),
                 country: country.to_ascii_uppercase(),
                 region: args.region.clone(),
-                language: args.lang.clone(),
+                language: args.lang.as_deref().map(Into::into),
             })
         }
         None => None,

@@ -245,6 +245,16 @@ impl Expr {
             ),
             Expr::In(operands) => {
                 let needle = operands[0].evaluate(data)?;
+                if let Expr::Array(items) = &operands[1] {
+                    // A literal list (of vaccines, say): compare as the items are evaluated
+                    // instead of building the array. Every item is still evaluated, so an
+                    // error anywhere in the list is still an error.
+                    let mut found = false;
+                    for item in items {
+                        found |= item.evaluate(data)?.strict_equals(&needle);
+                    }
+                    return Ok(Value::Bool(found));
+                }
                 let haystack = operands[1].evaluate(data)?;
                 let Some(mut items) = haystack.array_items() else {
                     return Err(type_error("in", "an array", &haystack));

@@ -4,8 +4,8 @@
 use crate::report::{ReasonCode, VerificationReport};
 use healthpass_codec::dcc::CertificateType as EntryType;
 use healthpass_rules::{
-    CertificateContext, CertificateType, RuleOutcome, RuleResult, RuleSet, RuleType, Selection,
-    ValueSets, evaluate_rules,
+    CertificateContext, CertificateType, Rule, RuleOutcome, RuleResult, RuleSet, RuleType,
+    Selection, ValueSets, evaluate_rules,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -26,15 +26,12 @@ pub struct Policy {
     pub region: Option<String>,
     /// The language for rule descriptions (ISO 639-1, e.g. `fr`); English when a rule has no
     /// text in it, and by default.
-    pub language: Option<String>,
+    pub language: Option<Arc<str>>,
 }
 
 impl Policy {
-    fn describe<'r>(&self, rule: &'r healthpass_rules::Rule) -> &'r str {
-        self.language
-            .as_deref()
-            .and_then(|lang| rule.description_in(lang))
-            .unwrap_or_else(|| rule.description_en())
+    fn describe<'r>(&self, rule: &'r Rule) -> &'r str {
+        describe(rule, self.language.as_deref())
     }
 }
 
@@ -57,29 +54,54 @@ pub struct PolicyReport {
     pub accepted_from: Option<Timestamp>,
 }
 
-/// One rule's result.
-#[derive(Debug, Clone, Serialize)]
+/// One rule's result. Shares the rule with the rule set instead of copying its texts.
+#[derive(Debug, Clone)]
 pub struct RuleReport {
-    /// Its identifier (`VR-DE-0001`).
-    pub id: String,
-    /// Acceptance or invalidation.
-    #[serde(rename = "type")]
-    pub rule_type: RuleType,
-    /// The country that published it.
-    pub country: String,
-    /// Its version.
-    pub version: String,
+    /// The rule.
+    pub rule: Arc<Rule>,
     /// `passed`, `failed` or `open` (could not decide).
     pub result: &'static str,
-    /// What it requires, in the policy's language (English by default).
-    pub description: String,
+    /// The language its description is shown in (when the rule has it; else English).
+    pub language: Option<Arc<str>>,
     /// Why it could not decide.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// For a rule that did not pass, the fields it reads with their values (containers left
     /// out).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub affected_fields: Vec<AffectedField>,
+}
+
+impl RuleReport {
+    /// What the rule requires, in the report's language or English.
+    pub fn description(&self) -> &str {
+        describe(&self.rule, self.language.as_deref())
+    }
+}
+
+impl Serialize for RuleReport {
+    /// `{id, type, country, version, result, description, reason?, affected_fields?}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &self.rule.identifier)?;
+        map.serialize_entry("type", &self.rule.rule_type)?;
+        map.serialize_entry("country", &self.rule.country)?;
+        map.serialize_entry("version", &self.rule.version)?;
+        map.serialize_entry("result", self.result)?;
+        map.serialize_entry("description", self.description())?;
+        if let Some(reason) = &self.reason {
+            map.serialize_entry("reason", reason)?;
+        }
+        if !self.affected_fields.is_empty() {
+            map.serialize_entry("affected_fields", &self.affected_fields)?;
+        }
+        map.end()
+    }
+}
+
+fn describe<'r>(rule: &'r Rule, language: Option<&str>) -> &'r str {
+    language
+        .and_then(|lang| rule.description_in(lang))
+        .unwrap_or_else(|| rule.description_en())
 }
 
 /// A field a rule reads, and its value in this certificate.
@@ -215,7 +237,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
 /// The first time, to the second, within the look-ahead and before `exp`, at which every
 /// selected rule passes; `None` when no failing rule depends on the clock or none is found.
 fn accepted_from<'a>(
-    rules: &[Arc<healthpass_rules::Rule>],
+    rules: &[Arc<Rule>],
     failed: &[&RuleOutcome],
     context: &CertificateContext<'_>,
     at: &impl Fn(Timestamp) -> Selection<'a>,
@@ -230,7 +252,7 @@ fn accepted_from<'a>(
     }
     let failed_rules: Vec<_> = failed.iter().map(|o| o.rule.clone()).collect();
     let horizon = context.expires_at.unwrap_or(Timestamp::MAX);
-    let passes = |rules: &[Arc<healthpass_rules::Rule>], t: Timestamp| {
+    let passes = |rules: &[Arc<Rule>], t: Timestamp| {
         evaluate_rules(rules, context, &at(t), &policy.value_sets)
             .iter()
             .all(|o| o.result == RuleResult::Passed)
@@ -288,12 +310,9 @@ fn rule_report(outcome: &RuleOutcome, payload: &Value, policy: &Policy) -> RuleR
             .collect()
     };
     RuleReport {
-        id: rule.identifier.clone(),
-        rule_type: rule.rule_type,
-        country: rule.country.clone(),
-        version: rule.version.to_string(),
+        rule: rule.clone(),
         result,
-        description: policy.describe(rule).to_owned(),
+        language: policy.language.clone(),
         reason,
         affected_fields,
     }

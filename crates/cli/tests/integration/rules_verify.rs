@@ -66,7 +66,7 @@ fn corpus_vaccination_is_green_in_germany_with_every_rule_passed() {
     let results: Vec<(&str, &str)> = policy
         .rules
         .iter()
-        .map(|r| (r.id.as_str(), r.result))
+        .map(|r| (r.rule.identifier.as_str(), r.result))
         .collect();
     assert_eq!(
         results,
