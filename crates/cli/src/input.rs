@@ -121,7 +121,17 @@ pub fn time_or_now(at: Option<&str>) -> anyhow::Result<Timestamp> {
 
 /// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
+    write_atomic_with(path, bytes, false)
+}
+
+/// Writes a private key atomically, readable by its owner only (mode 0600 on Unix) from the
+/// first byte on.
+pub fn write_secret_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<()> {
+    let mut file = AtomicFile::create_with(path, secret)?;
     file.writer()
         .write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -138,6 +148,10 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(path: &Path) -> anyhow::Result<Self> {
+        Self::create_with(path, false)
+    }
+
+    fn create_with(path: &Path, secret: bool) -> anyhow::Result<Self> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -148,7 +162,17 @@ impl AtomicFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let file = std::fs::File::create(&tmp)
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if secret {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = secret;
+        let file = options
+            .open(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(Self {
             tmp,

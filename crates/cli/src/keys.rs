@@ -100,7 +100,11 @@ pub fn write_test_pki(
         &pki.dsc_key_pem,
     ];
     for (name, content) in FILES.iter().zip(contents) {
-        input::write_atomic(&dir.join(name), content.as_bytes())?;
+        if name.ends_with(".key.pem") {
+            input::write_secret_atomic(&dir.join(name), content.as_bytes())?;
+        } else {
+            input::write_atomic(&dir.join(name), content.as_bytes())?;
+        }
     }
     Ok(())
 }

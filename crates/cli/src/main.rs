@@ -12,6 +12,7 @@ mod input;
 mod issue;
 mod keys;
 mod matrix;
+mod network;
 mod render;
 mod rules;
 mod verify;
@@ -78,6 +79,9 @@ enum Command {
         /// The image file.
         image: PathBuf,
     },
+    /// The trust network's governance: test networks and onboarding records.
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Business rules: test, evaluate, validate, and the mutual-recognition matrix.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Scan { image } => scan(&image),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Network(cmd) => network::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -679,3 +679,142 @@ fn verify_with_a_country_applies_its_rules() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a two-letter country code"));
 }
+
+#[test]
+fn network_init_and_k_of_n_onboarding_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = healthpass(
+        d,
+        &[
+            "network",
+            "init",
+            "--out",
+            "net",
+            "--keys",
+            "3",
+            "--threshold",
+            "2",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut keys: Vec<_> = std::fs::read_dir(d.join("net"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .collect();
+    keys.sort();
+    assert_eq!(keys.len(), 3);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "governance keys are private");
+    }
+    let network: Value =
+        serde_json::from_slice(&std::fs::read(d.join("net/network.json")).unwrap()).unwrap();
+    assert_eq!(network["threshold"], 2);
+    assert_eq!(network["governance_keys"].as_array().unwrap().len(), 3);
+
+    assert!(
+        healthpass(d, &["keys", "test-pki", "--country", "AT", "--out", "at"])
+            .status
+            .success()
+    );
+    let out = healthpass(
+        d,
+        &[
+            "network",
+            "onboarding",
+            "--network",
+            "net/network.json",
+            "--country",
+            "AT",
+            "--csca",
+            "at/csca.crt.pem",
+            "--upload",
+            "at/dsc.crt.pem",
+            "--auth",
+            "at/dsc.crt.pem",
+            "--out",
+            "at.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = |i: usize| keys[i].to_string_lossy().into_owned();
+    let sign = |i: usize| {
+        let k = key(i);
+        healthpass(
+            d,
+            &[
+                "network",
+                "sign-onboarding",
+                "--network",
+                "net/network.json",
+                "--key",
+                &k,
+                "at.json",
+            ],
+        )
+    };
+    let verify = || {
+        healthpass(
+            d,
+            &[
+                "network",
+                "verify-onboarding",
+                "--network",
+                "net/network.json",
+                "at.json",
+            ],
+        )
+    };
+    assert!(sign(0).status.success());
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1), "1 of 3 is not enough");
+    assert!(
+        stdout(&out).contains("1 valid governance signature(s), 2 required"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(sign(1).status.success());
+    let out = verify();
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("ok   at.json AT (sequence 1)"),
+        "{}",
+        stdout(&out)
+    );
+    // A record for another country's certificates is refused when it is made.
+    assert!(
+        healthpass(d, &["keys", "test-pki", "--country", "FR", "--out", "fr"])
+            .status
+            .success()
+    );
+    let out = healthpass(
+        d,
+        &[
+            "network",
+            "onboarding",
+            "--network",
+            "net/network.json",
+            "--country",
+            "AT",
+            "--csca",
+            "fr/csca.crt.pem",
+            "--upload",
+            "at/dsc.crt.pem",
+            "--auth",
+            "at/dsc.crt.pem",
+            "--out",
+            "bad.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("csca certificate #1: subject country is \"FR\", not AT"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!d.join("bad.json").exists());
+}
