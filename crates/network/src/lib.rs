@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cms;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use healthpass_trust::SignerCertificate;
@@ -112,6 +114,20 @@ fn format_error(what: &'static str) -> impl Fn(serde_json::Error) -> GovernanceE
     }
 }
 
+/// The DER inside the first PEM block with `label`.
+pub(crate) fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, GovernanceError> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let body = pem
+        .split_once(&begin)
+        .and_then(|(_, rest)| rest.split_once(&end))
+        .map(|(body, _)| body)
+        .ok_or_else(|| GovernanceError::Key(format!("no {begin} block")))?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(b64)
+        .map_err(|e| GovernanceError::Key(e.to_string()))
+}
+
 /// The id of a governance public key: the first 8 bytes of its SHA-256, in hex.
 pub fn key_id(public_key: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, public_key);
@@ -158,18 +174,7 @@ impl GovernanceKey {
 
     /// From a PEM `PRIVATE KEY` block.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, GovernanceError> {
-        let begin = format!("-----BEGIN {PEM_LABEL}-----");
-        let end = format!("-----END {PEM_LABEL}-----");
-        let body = pem
-            .split_once(&begin)
-            .and_then(|(_, rest)| rest.split_once(&end))
-            .map(|(body, _)| body)
-            .ok_or_else(|| GovernanceError::Key(format!("no {begin} block")))?;
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = B64
-            .decode(b64)
-            .map_err(|e| GovernanceError::Key(e.to_string()))?;
-        Self::from_pkcs8_der(&der)
+        Self::from_pkcs8_der(&pem_body(pem, PEM_LABEL)?)
     }
 
     /// As a PEM `PRIVATE KEY` block (unencrypted: keep the file offline and private).
