@@ -10,9 +10,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod chain;
 mod signer;
 mod store;
 
+pub use chain::{ChainError, verify_issued_by};
 pub use signer::{
     CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
 };

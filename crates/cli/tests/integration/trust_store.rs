@@ -224,3 +224,47 @@ fn tolerates_v1_certificates_and_explicit_defaults() {
     );
     assert_eq!(parsed.validity(), good.validity());
 }
+
+fn csca_of(pki: &healthpass_issue::pki::TestPki) -> SignerCertificate {
+    let der = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes()).remove(0);
+    SignerCertificate::from_der(&der).unwrap()
+}
+
+/// HCERT's two-level PKI: a DSC is accepted from a country only if one of its CSCAs signed
+/// it (EU gateway upload check; the sync client repeats it). ECDSA and RSA-PSS chains.
+#[test]
+fn a_dsc_is_issued_by_its_csca_and_no_other() {
+    use healthpass_trust::{ChainError, verify_issued_by};
+    for pki in [at_es256(), de_ps256()] {
+        let dsc = SignerCertificate::from_der(&pki.dsc_cert_der).unwrap();
+        let csca = csca_of(pki);
+        assert_eq!(verify_issued_by(&dsc, &csca), Ok(()), "{}", dsc.subject());
+        assert_eq!(
+            verify_issued_by(&csca, &csca),
+            Ok(()),
+            "a CSCA signs itself"
+        );
+        // The DSC cannot have issued the CSCA.
+        assert!(matches!(
+            verify_issued_by(&csca, &dsc),
+            Err(ChainError::IssuerName { .. })
+        ));
+    }
+    // Another country's CSCA: another name.
+    let at_dsc = SignerCertificate::from_der(&at_es256().dsc_cert_der).unwrap();
+    let err = verify_issued_by(&at_dsc, &csca_of(de_ps256())).unwrap_err();
+    assert!(matches!(err, ChainError::IssuerName { .. }), "{err}");
+    // Same name, other key: a CSCA made again for AT does not verify AT's DSC.
+    let other_at =
+        healthpass_issue::pki::generate_test_pki(&healthpass_issue::pki::TestPkiOptions::new(
+            "AT",
+            t0() - jiff::SignedDuration::from_hours(24),
+        ))
+        .unwrap();
+    let impostor = csca_of(&other_at);
+    assert_eq!(impostor.subject(), csca_of(at_es256()).subject());
+    assert_eq!(
+        verify_issued_by(&at_dsc, &impostor),
+        Err(ChainError::Signature)
+    );
+}
