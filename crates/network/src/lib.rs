@@ -10,11 +10,17 @@
 //! key holders can add a country on their own.
 //!
 //! Signatures are Ed25519 over a domain-separated canonical JSON form of the record
-//! ([`OnboardingRecord::signing_bytes`]). Nothing here does I/O or reads the clock.
+//! ([`OnboardingRecord::signing_bytes`]).
+//!
+//! Countries sign what they upload as CMS SignedData ([`cms`], the EU gateway's
+//! `application/cms`), and the [`trustlist`] a verifier downloads is checked entry by entry:
+//! governance → onboarding → CSCA → DSC, and the country's upload signature over the DSC.
+//! Nothing here does I/O or reads the clock.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cms;
+pub mod trustlist;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
