@@ -331,6 +331,23 @@ pub fn verify(message: &[u8], detached: Option<&[u8]>) -> Result<VerifiedCms, Cm
     Ok(VerifiedCms { content, signer })
 }
 
+/// The same message without its encapsulated content: a detached signature over that content
+/// (the signature covers the signed attributes, whose message digest covers the content, so it
+/// still verifies). The gateway publishes a country's upload this way beside the DSC.
+pub fn detach(message: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let info = ContentInfo::from_der(message).map_err(der_error)?;
+    if info.content_type != OID_SIGNED_DATA {
+        return Err(CmsError::NotSignedData(info.content_type.to_string()));
+    }
+    let mut signed_data: SignedData = info.content.decode_as().map_err(der_error)?;
+    signed_data.encap_content_info.econtent = None;
+    let info = ContentInfo {
+        content_type: OID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data).map_err(der_error)?,
+    };
+    info.to_der().map_err(der_error)
+}
+
 fn matches_issuer_serial(cert: &Certificate, sid: &SignerIdentifier) -> bool {
     let tbs = cert.tbs_certificate();
     matches!(sid, SignerIdentifier::IssuerAndSerialNumber(isn)
@@ -363,6 +380,16 @@ mod tests {
 
         let detached = upload.sign(content, true).unwrap();
         assert_eq!(verify(&detached, Some(content)).unwrap().content, content);
+        // Detaching an upload keeps its signature valid over the content.
+        let stripped = detach(&message).unwrap();
+        assert_eq!(
+            verify(&stripped, Some(content)).unwrap().signer.der(),
+            cert.as_slice()
+        );
+        assert_eq!(
+            verify(&stripped, Some(b"x")).unwrap_err(),
+            CmsError::DigestMismatch
+        );
         assert_eq!(
             verify(&detached, None).unwrap_err(),
             CmsError::Content("the message carries no content")

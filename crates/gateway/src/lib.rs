@@ -1,0 +1,530 @@
+//! The trust network's gateway: a database of trust, never of people.
+//!
+//! The [`Registry`] holds what the gateway accepted and decides what it accepts, with the EU
+//! gateway's checks: a country exists only through an onboarding record with k of n governance
+//! signatures; a signer certificate (DSC) exists only through the country's own CMS upload,
+//! signed by one of its upload certificates, for a DSC its CSCA issued, with its country in the
+//! subject and a unique kid; a withdrawn DSC can never come back (a replayed upload is refused).
+//! Every change raises the version the trust list carries. The gateway cannot add a country or
+//! a key on its own: verifiers re-check every signature of the [`TrustList`] it publishes.
+//!
+//! This crate decides; it does no I/O and reads no clock (`now` is passed in). Storage and HTTP
+//! sit on top of it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use healthpass_network::cms::{self, CmsError};
+use healthpass_network::trustlist::{TrustList, TrustListEntry};
+use healthpass_network::{GovernanceError, Network, SignedOnboarding, VerifiedOnboarding};
+use healthpass_trust::{SignerCertificate, verify_issued_by};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Why the gateway refuses a request. Each has a stable [`code`](Self::code) for the
+/// problem report; messages say what was wrong and never echo certificate content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The onboarding record does not hold (network, form, or governance signatures).
+    #[error("onboarding refused: {0}")]
+    Onboarding(GovernanceError),
+    /// The onboarding record is not newer than the one the gateway has.
+    #[error("onboarding of {country} has sequence {sequence}; the gateway has {current}")]
+    OnboardingNotNewer {
+        /// The country.
+        country: String,
+        /// The record's sequence.
+        sequence: u64,
+        /// The sequence held.
+        current: u64,
+    },
+    /// The authenticated country is not onboarded.
+    #[error("{0} is not onboarded")]
+    NotOnboarded(String),
+    /// The upload is not a valid CMS message.
+    #[error("the upload is not a valid CMS message: {0}")]
+    Cms(CmsError),
+    /// The CMS signer is not one of the country's upload certificates.
+    #[error("the upload is signed by a certificate that is not an upload certificate of {0}")]
+    NotAnUploadCertificate(String),
+    /// The uploaded content is not a certificate.
+    #[error("the uploaded content is not an X.509 certificate: {0}")]
+    NotACertificate(String),
+    /// The DSC's subject names another country (or none).
+    #[error("the certificate's subject country is {found}, not {country}")]
+    WrongCountry {
+        /// The authenticated country.
+        country: String,
+        /// What the subject says.
+        found: String,
+    },
+    /// No CSCA of the country issued the DSC.
+    #[error("the certificate is not issued by any CSCA of {0}")]
+    NotIssuedByCsca(String),
+    /// The DSC is on the list already.
+    #[error("signer {0} is already on the trust list")]
+    AlreadyPresent(String),
+    /// The DSC was withdrawn; it cannot be uploaded again (a replay of an old upload).
+    #[error("signer {0} was withdrawn and cannot be uploaded again")]
+    Withdrawn(String),
+    /// Another signer on the list has the same kid.
+    #[error("another signer on the trust list has kid {0}")]
+    KidInUse(String),
+    /// A withdrawal for a signer that is not on the list (or belongs to another country).
+    #[error("signer {0} is not on the trust list of this country")]
+    UnknownSigner(String),
+}
+
+impl GatewayError {
+    /// The problem code (`"onboarding_invalid"`, `"upload_not_signed_by_country"`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Onboarding(_) => "onboarding_invalid",
+            Self::OnboardingNotNewer { .. } => "onboarding_not_newer",
+            Self::NotOnboarded(_) => "country_not_onboarded",
+            Self::Cms(_) => "cms_invalid",
+            Self::NotAnUploadCertificate(_) => "upload_not_signed_by_country",
+            Self::NotACertificate(_) => "not_a_certificate",
+            Self::WrongCountry { .. } => "wrong_country",
+            Self::NotIssuedByCsca(_) => "not_issued_by_csca",
+            Self::AlreadyPresent(_) => "signer_exists",
+            Self::Withdrawn(_) => "signer_withdrawn",
+            Self::KidInUse(_) => "kid_in_use",
+            Self::UnknownSigner(_) => "signer_unknown",
+        }
+    }
+
+    /// The problem report: `{"code", "problem"}`.
+    pub fn problem_report(&self) -> ProblemReport {
+        ProblemReport {
+            code: self.code(),
+            problem: self.to_string(),
+        }
+    }
+}
+
+/// A client error as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProblemReport {
+    /// Stable code.
+    pub code: &'static str,
+    /// What was wrong.
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+struct Country {
+    signed: SignedOnboarding,
+    verified: VerifiedOnboarding,
+}
+
+#[derive(Debug, Clone)]
+struct Signer {
+    entry: TrustListEntry,
+    withdrawn_at: Option<Timestamp>,
+}
+
+/// What the gateway holds, and the checks that guard it.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    network: Network,
+    version: u64,
+    countries: BTreeMap<String, Country>,
+    /// By thumbprint; withdrawn signers stay as tombstones.
+    signers: BTreeMap<String, Signer>,
+}
+
+impl Registry {
+    /// An empty gateway for `network`.
+    pub fn new(network: Network) -> Self {
+        Self {
+            network,
+            version: 0,
+            countries: BTreeMap::new(),
+            signers: BTreeMap::new(),
+        }
+    }
+
+    /// The current version: it rises with every accepted change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Onboards a country, or replaces its record with a newer one. The record must carry
+    /// k of n valid governance signatures; the gateway's operator cannot add a country alone.
+    pub fn onboard(&mut self, signed: SignedOnboarding) -> Result<u64, GatewayError> {
+        let verified = signed
+            .verify(&self.network)
+            .map_err(GatewayError::Onboarding)?;
+        let country = verified.record.country.clone();
+        if let Some(current) = self.countries.get(&country)
+            && current.verified.record.sequence >= verified.record.sequence
+        {
+            return Err(GatewayError::OnboardingNotNewer {
+                country,
+                sequence: verified.record.sequence,
+                current: current.verified.record.sequence,
+            });
+        }
+        self.countries.insert(country, Country { signed, verified });
+        self.version += 1;
+        Ok(self.version)
+    }
+
+    /// Checks a CMS upload from `country` and returns the DSC it carries with the verified
+    /// CMS: the country is onboarded, the CMS verifies, its signer is one of the country's
+    /// upload certificates, and the content is a DSC of that country issued by one of its
+    /// CSCAs.
+    fn checked_upload(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+    ) -> Result<(SignerCertificate, Vec<u8>), GatewayError> {
+        let onboarded = self
+            .countries
+            .get(country)
+            .ok_or_else(|| GatewayError::NotOnboarded(country.to_owned()))?;
+        let verified = cms::verify(cms_der, None).map_err(GatewayError::Cms)?;
+        let certificates = &onboarded.verified.certificates;
+        if !certificates
+            .upload
+            .iter()
+            .any(|u| u.der() == verified.signer.der())
+        {
+            return Err(GatewayError::NotAnUploadCertificate(country.to_owned()));
+        }
+        let dsc = SignerCertificate::from_der(&verified.content)
+            .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
+        if dsc.country() != Some(country) {
+            return Err(GatewayError::WrongCountry {
+                country: country.to_owned(),
+                found: dsc.country().unwrap_or("missing").to_owned(),
+            });
+        }
+        if !certificates
+            .csca
+            .iter()
+            .any(|ca| verify_issued_by(&dsc, ca).is_ok())
+        {
+            return Err(GatewayError::NotIssuedByCsca(country.to_owned()));
+        }
+        Ok((dsc, verified.content))
+    }
+
+    /// Adds a DSC from a country's CMS upload (`country` is the one its TLS client
+    /// certificate authenticated). Returns the trust-list entry.
+    pub fn upload_signer(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<TrustListEntry, GatewayError> {
+        let (dsc, der) = self.checked_upload(country, cms_der)?;
+        let thumbprint = dsc.thumbprint().to_owned();
+        match self.signers.get(&thumbprint) {
+            Some(s) if s.withdrawn_at.is_some() => return Err(GatewayError::Withdrawn(thumbprint)),
+            Some(_) => return Err(GatewayError::AlreadyPresent(thumbprint)),
+            None => {}
+        }
+        let kid = B64.encode(dsc.kid());
+        if self
+            .signers
+            .values()
+            .any(|s| s.withdrawn_at.is_none() && s.entry.kid == kid)
+        {
+            return Err(GatewayError::KidInUse(kid));
+        }
+        let detached = cms::detach(cms_der).map_err(GatewayError::Cms)?;
+        let entry = TrustListEntry::new(&der, country, &detached, now)
+            .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
+        self.signers.insert(
+            thumbprint,
+            Signer {
+                entry: entry.clone(),
+                withdrawn_at: None,
+            },
+        );
+        self.version += 1;
+        Ok(entry)
+    }
+
+    /// Withdraws a DSC: the CMS (signed like an upload) carries the DSC to withdraw. It leaves
+    /// the trust list for good.
+    pub fn withdraw_signer(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let (dsc, _) = self.checked_upload(country, cms_der)?;
+        let thumbprint = dsc.thumbprint().to_owned();
+        match self.signers.get_mut(&thumbprint) {
+            Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
+                s.withdrawn_at = Some(now);
+                self.version += 1;
+                Ok(self.version)
+            }
+            _ => Err(GatewayError::UnknownSigner(thumbprint)),
+        }
+    }
+
+    /// The trust list: every onboarding record with its governance signatures, and every
+    /// signer on the list with its country's upload signature.
+    pub fn trust_list(&self) -> TrustList {
+        TrustList {
+            network: self.network.name.clone(),
+            version: self.version,
+            onboardings: self.countries.values().map(|c| c.signed.clone()).collect(),
+            signers: self
+                .signers
+                .values()
+                .filter(|s| s.withdrawn_at.is_none())
+                .map(|s| s.entry.clone())
+                .collect(),
+        }
+    }
+
+    /// The onboarded countries.
+    pub fn countries(&self) -> Vec<&str> {
+        self.countries.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
+    use healthpass_network::cms::UploadSigner;
+    use healthpass_network::{GovernanceKey, OnboardingRecord};
+
+    fn t() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    struct Country {
+        code: &'static str,
+        pki: TestPki,
+        upload: TestPki,
+    }
+
+    impl Country {
+        fn new(code: &'static str) -> Self {
+            let make = || generate_test_pki(&TestPkiOptions::new(code, t())).unwrap();
+            Self {
+                code,
+                pki: make(),
+                upload: make(),
+            }
+        }
+
+        fn upload_signer(&self) -> UploadSigner {
+            UploadSigner::new(&self.upload.dsc_key_pem, &self.upload.dsc_cert_der).unwrap()
+        }
+
+        fn record(&self, network: &Network, sequence: u64) -> SignedOnboarding {
+            let csca =
+                healthpass_trust::TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
+            let upload = std::slice::from_ref(&self.upload.dsc_cert_der);
+            SignedOnboarding::unsigned(
+                OnboardingRecord::new(network, self.code, sequence, t(), &csca, upload, upload)
+                    .unwrap(),
+            )
+        }
+    }
+
+    fn network() -> (Network, [GovernanceKey; 3]) {
+        let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+        let network = Network::new(
+            "test-net",
+            2,
+            keys.iter().map(GovernanceKey::public).collect(),
+        )
+        .unwrap();
+        (network, keys)
+    }
+
+    fn signed(
+        mut record: SignedOnboarding,
+        network: &Network,
+        keys: &[GovernanceKey],
+    ) -> SignedOnboarding {
+        for key in keys {
+            record.sign(key, network).unwrap();
+        }
+        record
+    }
+
+    #[test]
+    fn onboarding_needs_k_of_n_and_only_moves_forward() {
+        let (network, keys) = network();
+        let at = Country::new("AT");
+        let mut gateway = Registry::new(network.clone());
+        let err = gateway
+            .onboard(signed(at.record(&network, 1), &network, &keys[..1]))
+            .unwrap_err();
+        assert_eq!(err.code(), "onboarding_invalid");
+        assert!(
+            err.to_string()
+                .contains("1 valid governance signature(s), 2 required"),
+            "{err}"
+        );
+        assert_eq!(gateway.version(), 0);
+        assert_eq!(
+            gateway.onboard(signed(at.record(&network, 1), &network, &keys[1..])),
+            Ok(1)
+        );
+        let again = gateway
+            .onboard(signed(at.record(&network, 1), &network, &keys[..2]))
+            .unwrap_err();
+        assert_eq!(again.code(), "onboarding_not_newer");
+        assert_eq!(
+            gateway.onboard(signed(at.record(&network, 2), &network, &keys[..2])),
+            Ok(2)
+        );
+        assert_eq!(gateway.countries(), ["AT"]);
+    }
+
+    #[test]
+    fn uploads_follow_the_eu_gateway_checks_and_withdrawals_are_final() {
+        let (network, keys) = network();
+        let (at, de) = (Country::new("AT"), Country::new("DE"));
+        let mut gateway = Registry::new(network.clone());
+        gateway
+            .onboard(signed(at.record(&network, 1), &network, &keys[..2]))
+            .unwrap();
+        gateway
+            .onboard(signed(de.record(&network, 1), &network, &keys[..2]))
+            .unwrap();
+        let upload = at
+            .upload_signer()
+            .sign(&at.pki.dsc_cert_der, false)
+            .unwrap();
+
+        let entry = gateway.upload_signer("AT", &upload, t()).unwrap();
+        assert_eq!(entry.country, "AT");
+        assert_eq!(gateway.version(), 3);
+        // A verifier trusts exactly that signer, having checked every chain itself.
+        let list = gateway
+            .trust_list()
+            .verify(&network, &BTreeMap::new())
+            .unwrap();
+        assert!(list.rejected.is_empty(), "{:?}", list.rejected);
+        assert_eq!(list.signers.len(), 1);
+        assert_eq!(list.signers[0].der(), at.pki.dsc_cert_der.as_slice());
+
+        let code = |r: Result<TrustListEntry, GatewayError>| r.unwrap_err().code();
+        assert_eq!(
+            code(gateway.upload_signer("AT", &upload, t())),
+            "signer_exists"
+        );
+        // DE's connection uploading AT's CMS: not DE's upload certificate.
+        assert_eq!(
+            code(gateway.upload_signer("DE", &upload, t())),
+            "upload_not_signed_by_country"
+        );
+        // DE signs AT's DSC with its own upload key: the DSC is not DE's.
+        let as_de = de
+            .upload_signer()
+            .sign(&at.pki.dsc_cert_der, false)
+            .unwrap();
+        assert_eq!(
+            code(gateway.upload_signer("DE", &as_de, t())),
+            "wrong_country"
+        );
+        // A DSC that no CSCA of AT issued.
+        let rogue = generate_test_pki(&TestPkiOptions::new("AT", t())).unwrap();
+        let rogue_upload = at.upload_signer().sign(&rogue.dsc_cert_der, false).unwrap();
+        assert_eq!(
+            code(gateway.upload_signer("AT", &rogue_upload, t())),
+            "not_issued_by_csca"
+        );
+        // Signed by a key that is not an upload key, or not signed at all.
+        let wrong_key = UploadSigner::new(&at.pki.dsc_key_pem, &at.pki.dsc_cert_der).unwrap();
+        let wrong = wrong_key.sign(&at.pki.dsc_cert_der, false).unwrap();
+        assert_eq!(
+            code(gateway.upload_signer("AT", &wrong, t())),
+            "upload_not_signed_by_country"
+        );
+        assert_eq!(
+            code(gateway.upload_signer("AT", &at.pki.dsc_cert_der, t())),
+            "cms_invalid"
+        );
+        assert_eq!(
+            code(gateway.upload_signer("FR", &upload, t())),
+            "country_not_onboarded"
+        );
+        // Content that is not a certificate.
+        let junk = at
+            .upload_signer()
+            .sign(b"not a certificate", false)
+            .unwrap();
+        assert_eq!(
+            code(gateway.upload_signer("AT", &junk, t())),
+            "not_a_certificate"
+        );
+        assert_eq!(gateway.version(), 3, "refusals change nothing");
+
+        // Withdrawal: gone from the list, and the old upload cannot be replayed.
+        let withdraw = at
+            .upload_signer()
+            .sign(&at.pki.dsc_cert_der, false)
+            .unwrap();
+        assert_eq!(
+            gateway
+                .withdraw_signer("DE", &withdraw, t())
+                .unwrap_err()
+                .code(),
+            "upload_not_signed_by_country"
+        );
+        assert_eq!(gateway.withdraw_signer("AT", &withdraw, t()), Ok(4));
+        assert!(gateway.trust_list().signers.is_empty());
+        assert_eq!(
+            code(gateway.upload_signer("AT", &upload, t())),
+            "signer_withdrawn"
+        );
+        assert_eq!(
+            gateway
+                .withdraw_signer("AT", &withdraw, t())
+                .unwrap_err()
+                .code(),
+            "signer_unknown"
+        );
+        let report =
+            serde_json::to_value(GatewayError::Withdrawn("ab".into()).problem_report()).unwrap();
+        assert_eq!(
+            report,
+            serde_json::json!({"code": "signer_withdrawn", "problem": "signer ab was withdrawn and cannot be uploaded again"})
+        );
+    }
+
+    #[test]
+    fn a_second_signer_with_the_same_kid_is_refused() {
+        // Two DSCs with the same kid need a SHA-256 prefix collision; the check is exercised
+        // through the trust list entries instead: the kid index sees only active signers.
+        let (network, keys) = network();
+        let at = Country::new("AT");
+        let mut gateway = Registry::new(network.clone());
+        gateway
+            .onboard(signed(at.record(&network, 1), &network, &keys[..2]))
+            .unwrap();
+        let upload = at
+            .upload_signer()
+            .sign(&at.pki.dsc_cert_der, false)
+            .unwrap();
+        let entry = gateway.upload_signer("AT", &upload, t()).unwrap();
+        // Plant a different signer under the same kid, as a colliding certificate would be.
+        let mut planted = gateway.signers.values().next().unwrap().clone();
+        planted.entry.thumbprint = "ff".repeat(32);
+        gateway
+            .signers
+            .insert(planted.entry.thumbprint.clone(), planted);
+        gateway.signers.remove(&entry.thumbprint);
+        assert_eq!(
+            gateway.upload_signer("AT", &upload, t()).unwrap_err(),
+            GatewayError::KidInUse(entry.kid)
+        );
+    }
+}
