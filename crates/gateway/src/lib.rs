@@ -73,6 +73,29 @@ pub enum GatewayError {
     /// Another signer on the list has the same kid.
     #[error("another signer on the trust list has kid {0}")]
     KidInUse(String),
+    /// The CMS has no signing-time attribute, which orders a country's uploads.
+    #[error("the upload has no signing time; it is needed to order uploads")]
+    SigningTimeMissing,
+    /// The CMS was signed in the future.
+    #[error("the upload was signed at {signed_at}, later than now ({now})")]
+    SigningTimeInFuture {
+        /// Its signing time.
+        signed_at: Timestamp,
+        /// The gateway's time.
+        now: Timestamp,
+    },
+    /// The CMS was signed before the country's last accepted upload: a replay, or out of order.
+    #[error(
+        "the upload was signed at {signed_at}, not after {country}'s last accepted upload ({last}): a replay or out of order"
+    )]
+    OutOfOrder {
+        /// The country.
+        country: String,
+        /// Its signing time.
+        signed_at: Timestamp,
+        /// The last accepted signing time.
+        last: Timestamp,
+    },
     /// A withdrawal for a signer that is not on the list (or belongs to another country).
     #[error("signer {0} is not on the trust list of this country")]
     UnknownSigner(String),
@@ -94,6 +117,9 @@ impl GatewayError {
             Self::Withdrawn(_) => "signer_withdrawn",
             Self::KidInUse(_) => "kid_in_use",
             Self::UnknownSigner(_) => "signer_unknown",
+            Self::SigningTimeMissing => "signing_time_missing",
+            Self::SigningTimeInFuture { .. } => "signing_time_in_future",
+            Self::OutOfOrder { .. } => "out_of_order",
         }
     }
 
@@ -119,7 +145,12 @@ pub struct ProblemReport {
 struct Country {
     signed: SignedOnboarding,
     verified: VerifiedOnboarding,
+    /// Signing time of the last upload accepted from the country.
+    last_upload: Option<Timestamp>,
 }
+
+/// How far in the future an upload's signing time may be (clocks drift).
+const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 #[derive(Debug, Clone)]
 struct Signer {
@@ -169,20 +200,29 @@ impl Registry {
                 current: current.verified.record.sequence,
             });
         }
-        self.countries.insert(country, Country { signed, verified });
+        let last_upload = self.countries.get(&country).and_then(|c| c.last_upload);
+        self.countries.insert(
+            country,
+            Country {
+                signed,
+                verified,
+                last_upload,
+            },
+        );
         self.version += 1;
         Ok(self.version)
     }
 
-    /// Checks a CMS upload from `country` and returns the DSC it carries with the verified
-    /// CMS: the country is onboarded, the CMS verifies, its signer is one of the country's
-    /// upload certificates, and the content is a DSC of that country issued by one of its
-    /// CSCAs.
+    /// Checks a CMS upload from `country` and returns the DSC it carries with its signing
+    /// time: the country is onboarded, the CMS verifies, its signer is one of the country's
+    /// upload certificates, it was signed after the country's last accepted upload (and not
+    /// in the future), and the content is a DSC of that country issued by one of its CSCAs.
     fn checked_upload(
         &self,
         country: &str,
         cms_der: &[u8],
-    ) -> Result<(SignerCertificate, Vec<u8>), GatewayError> {
+        now: Timestamp,
+    ) -> Result<(SignerCertificate, Vec<u8>, Timestamp), GatewayError> {
         let onboarded = self
             .countries
             .get(country)
@@ -195,6 +235,24 @@ impl Registry {
             .any(|u| u.der() == verified.signer.der())
         {
             return Err(GatewayError::NotAnUploadCertificate(country.to_owned()));
+        }
+        let signed_at = verified
+            .signing_time
+            .ok_or(GatewayError::SigningTimeMissing)?;
+        if now
+            .checked_add(CLOCK_SKEW)
+            .is_ok_and(|limit| signed_at > limit)
+        {
+            return Err(GatewayError::SigningTimeInFuture { signed_at, now });
+        }
+        if let Some(last) = onboarded.last_upload
+            && signed_at <= last
+        {
+            return Err(GatewayError::OutOfOrder {
+                country: country.to_owned(),
+                signed_at,
+                last,
+            });
         }
         let dsc = SignerCertificate::from_der(&verified.content)
             .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
@@ -211,7 +269,15 @@ impl Registry {
         {
             return Err(GatewayError::NotIssuedByCsca(country.to_owned()));
         }
-        Ok((dsc, verified.content))
+        Ok((dsc, verified.content, signed_at))
+    }
+
+    fn accepted(&mut self, country: &str, signed_at: Timestamp) -> u64 {
+        if let Some(c) = self.countries.get_mut(country) {
+            c.last_upload = Some(signed_at);
+        }
+        self.version += 1;
+        self.version
     }
 
     /// Adds a DSC from a country's CMS upload (`country` is the one its TLS client
@@ -222,10 +288,12 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<TrustListEntry, GatewayError> {
-        let (dsc, der) = self.checked_upload(country, cms_der)?;
+        let (dsc, der, signed_at) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get(&thumbprint) {
-            Some(s) if s.withdrawn_at.is_some() => return Err(GatewayError::Withdrawn(thumbprint)),
+            Some(s) if s.withdrawn_at.is_some() => {
+                return Err(GatewayError::Withdrawn(thumbprint));
+            }
             Some(_) => return Err(GatewayError::AlreadyPresent(thumbprint)),
             None => {}
         }
@@ -247,25 +315,24 @@ impl Registry {
                 withdrawn_at: None,
             },
         );
-        self.version += 1;
+        self.accepted(country, signed_at);
         Ok(entry)
     }
 
-    /// Withdraws a DSC: the CMS (signed like an upload) carries the DSC to withdraw. It leaves
-    /// the trust list for good.
+    /// Withdraws a DSC: the CMS (signed like an upload, after it) carries the DSC to
+    /// withdraw. It leaves the trust list for good.
     pub fn withdraw_signer(
         &mut self,
         country: &str,
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<u64, GatewayError> {
-        let (dsc, _) = self.checked_upload(country, cms_der)?;
+        let (dsc, _, signed_at) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get_mut(&thumbprint) {
             Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
                 s.withdrawn_at = Some(now);
-                self.version += 1;
-                Ok(self.version)
+                Ok(self.accepted(country, signed_at))
             }
             _ => Err(GatewayError::UnknownSigner(thumbprint)),
         }
@@ -387,23 +454,27 @@ mod tests {
         assert_eq!(gateway.countries(), ["AT"]);
     }
 
+    /// `minutes` after the start of the test data.
+    fn at(minutes: i64) -> Timestamp {
+        t() + jiff::SignedDuration::from_mins(minutes)
+    }
+
     #[test]
     fn uploads_follow_the_eu_gateway_checks_and_withdrawals_are_final() {
         let (network, keys) = network();
-        let (at, de) = (Country::new("AT"), Country::new("DE"));
+        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
+        let now = at(60);
         let mut gateway = Registry::new(network.clone());
         gateway
-            .onboard(signed(at.record(&network, 1), &network, &keys[..2]))
+            .onboard(signed(at_c.record(&network, 1), &network, &keys[..2]))
             .unwrap();
         gateway
             .onboard(signed(de.record(&network, 1), &network, &keys[..2]))
             .unwrap();
-        let upload = at
-            .upload_signer()
-            .sign(&at.pki.dsc_cert_der, false)
-            .unwrap();
+        let dsc = &at_c.pki.dsc_cert_der;
+        let upload = at_c.upload_signer().sign_at(dsc, false, at(1)).unwrap();
 
-        let entry = gateway.upload_signer("AT", &upload, t()).unwrap();
+        let entry = gateway.upload_signer("AT", &upload, now).unwrap();
         assert_eq!(entry.country, "AT");
         assert_eq!(gateway.version(), 3);
         // A verifier trusts exactly that signer, having checked every chain itself.
@@ -413,81 +484,94 @@ mod tests {
             .unwrap();
         assert!(list.rejected.is_empty(), "{:?}", list.rejected);
         assert_eq!(list.signers.len(), 1);
-        assert_eq!(list.signers[0].der(), at.pki.dsc_cert_der.as_slice());
+        assert_eq!(list.signers[0].der(), dsc.as_slice());
 
         let code = |r: Result<TrustListEntry, GatewayError>| r.unwrap_err().code();
+        let at_upload = |content: &[u8], minute| {
+            at_c.upload_signer()
+                .sign_at(content, false, at(minute))
+                .unwrap()
+        };
+        // Replaying the accepted upload: out of order. Signed later: already there.
         assert_eq!(
-            code(gateway.upload_signer("AT", &upload, t())),
+            code(gateway.upload_signer("AT", &upload, now)),
+            "out_of_order"
+        );
+        assert_eq!(
+            code(gateway.upload_signer("AT", &at_upload(dsc, 2), now)),
             "signer_exists"
         );
         // DE's connection uploading AT's CMS: not DE's upload certificate.
         assert_eq!(
-            code(gateway.upload_signer("DE", &upload, t())),
+            code(gateway.upload_signer("DE", &at_upload(dsc, 3), now)),
             "upload_not_signed_by_country"
         );
         // DE signs AT's DSC with its own upload key: the DSC is not DE's.
-        let as_de = de
-            .upload_signer()
-            .sign(&at.pki.dsc_cert_der, false)
-            .unwrap();
+        let as_de = de.upload_signer().sign_at(dsc, false, at(3)).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("DE", &as_de, t())),
+            code(gateway.upload_signer("DE", &as_de, now)),
             "wrong_country"
         );
         // A DSC that no CSCA of AT issued.
         let rogue = generate_test_pki(&TestPkiOptions::new("AT", t())).unwrap();
-        let rogue_upload = at.upload_signer().sign(&rogue.dsc_cert_der, false).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &rogue_upload, t())),
+            code(gateway.upload_signer("AT", &at_upload(&rogue.dsc_cert_der, 4), now)),
             "not_issued_by_csca"
         );
-        // Signed by a key that is not an upload key, or not signed at all.
-        let wrong_key = UploadSigner::new(&at.pki.dsc_key_pem, &at.pki.dsc_cert_der).unwrap();
-        let wrong = wrong_key.sign(&at.pki.dsc_cert_der, false).unwrap();
+        // Signed by a key that is not an upload key, or not signed at all, or without a time.
+        let wrong_key = UploadSigner::new(&at_c.pki.dsc_key_pem, dsc).unwrap();
+        let wrong = wrong_key.sign_at(dsc, false, at(5)).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &wrong, t())),
+            code(gateway.upload_signer("AT", &wrong, now)),
             "upload_not_signed_by_country"
         );
+        assert_eq!(code(gateway.upload_signer("AT", dsc, now)), "cms_invalid");
+        let untimed = at_c.upload_signer().sign(dsc, false).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &at.pki.dsc_cert_der, t())),
-            "cms_invalid"
+            code(gateway.upload_signer("AT", &untimed, now)),
+            "signing_time_missing"
         );
         assert_eq!(
-            code(gateway.upload_signer("FR", &upload, t())),
+            code(gateway.upload_signer("AT", &at_upload(dsc, 120), now)),
+            "signing_time_in_future"
+        );
+        assert_eq!(
+            code(gateway.upload_signer("FR", &upload, now)),
             "country_not_onboarded"
         );
         // Content that is not a certificate.
-        let junk = at
-            .upload_signer()
-            .sign(b"not a certificate", false)
-            .unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &junk, t())),
+            code(gateway.upload_signer("AT", &at_upload(b"not a certificate", 6), now)),
             "not_a_certificate"
         );
         assert_eq!(gateway.version(), 3, "refusals change nothing");
 
         // Withdrawal: gone from the list, and the old upload cannot be replayed.
-        let withdraw = at
-            .upload_signer()
-            .sign(&at.pki.dsc_cert_der, false)
-            .unwrap();
+        let withdraw = at_upload(dsc, 10);
         assert_eq!(
             gateway
-                .withdraw_signer("DE", &withdraw, t())
+                .withdraw_signer("DE", &withdraw, now)
                 .unwrap_err()
                 .code(),
             "upload_not_signed_by_country"
         );
-        assert_eq!(gateway.withdraw_signer("AT", &withdraw, t()), Ok(4));
+        // The original upload replayed as a withdrawal request: older than the last upload.
+        assert_eq!(
+            gateway
+                .withdraw_signer("AT", &upload, now)
+                .unwrap_err()
+                .code(),
+            "out_of_order"
+        );
+        assert_eq!(gateway.withdraw_signer("AT", &withdraw, now), Ok(4));
         assert!(gateway.trust_list().signers.is_empty());
         assert_eq!(
-            code(gateway.upload_signer("AT", &upload, t())),
+            code(gateway.upload_signer("AT", &at_upload(dsc, 11), now)),
             "signer_withdrawn"
         );
         assert_eq!(
             gateway
-                .withdraw_signer("AT", &withdraw, t())
+                .withdraw_signer("AT", &at_upload(dsc, 12), now)
                 .unwrap_err()
                 .code(),
             "signer_unknown"
@@ -510,11 +594,12 @@ mod tests {
         gateway
             .onboard(signed(at.record(&network, 1), &network, &keys[..2]))
             .unwrap();
-        let upload = at
-            .upload_signer()
-            .sign(&at.pki.dsc_cert_der, false)
-            .unwrap();
-        let entry = gateway.upload_signer("AT", &upload, t()).unwrap();
+        let sign = |minute| {
+            at.upload_signer()
+                .sign_at(&at.pki.dsc_cert_der, false, self::at(minute))
+                .unwrap()
+        };
+        let entry = gateway.upload_signer("AT", &sign(1), self::at(2)).unwrap();
         // Plant a different signer under the same kid, as a colliding certificate would be.
         let mut planted = gateway.signers.values().next().unwrap().clone();
         planted.entry.thumbprint = "ff".repeat(32);
@@ -523,7 +608,9 @@ mod tests {
             .insert(planted.entry.thumbprint.clone(), planted);
         gateway.signers.remove(&entry.thumbprint);
         assert_eq!(
-            gateway.upload_signer("AT", &upload, t()).unwrap_err(),
+            gateway
+                .upload_signer("AT", &sign(3), self::at(4))
+                .unwrap_err(),
             GatewayError::KidInUse(entry.kid)
         );
     }

@@ -34,6 +34,7 @@ const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const OID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 
 /// The largest CMS message read (a DSC upload is a few KiB; a revocation batch is bigger).
 pub const MAX_CMS_BYTES: usize = 8 << 20;
@@ -123,8 +124,28 @@ impl UploadSigner {
     }
 
     /// Signs `content` as a CMS SignedData, DER; the content is encapsulated unless
-    /// `detached`.
+    /// `detached`. No signing time: see [`Self::sign_at`].
     pub fn sign(&self, content: &[u8], detached: bool) -> Result<Vec<u8>, CmsError> {
+        self.sign_with(content, detached, None)
+    }
+
+    /// Signs with a signing-time attribute: the gateway orders a country's uploads by it, so a
+    /// replayed or out-of-order upload is refused.
+    pub fn sign_at(
+        &self,
+        content: &[u8],
+        detached: bool,
+        signing_time: jiff::Timestamp,
+    ) -> Result<Vec<u8>, CmsError> {
+        self.sign_with(content, detached, Some(signing_time))
+    }
+
+    fn sign_with(
+        &self,
+        content: &[u8],
+        detached: bool,
+        signing_time: Option<jiff::Timestamp>,
+    ) -> Result<Vec<u8>, CmsError> {
         let sha256 = || AlgorithmIdentifierOwned {
             oid: OID_SHA256,
             parameters: None,
@@ -136,7 +157,7 @@ impl UploadSigner {
                 values: SetOfVec::try_from(vec![value]).map_err(der_error)?,
             })
         };
-        let signed_attrs = SetOfVec::try_from(vec![
+        let mut attrs = vec![
             attribute(
                 OID_CONTENT_TYPE,
                 Any::encode_from(&OID_DATA).map_err(der_error)?,
@@ -146,8 +167,26 @@ impl UploadSigner {
                 Any::encode_from(&OctetString::new(digest.as_ref()).map_err(der_error)?)
                     .map_err(der_error)?,
             )?,
-        ])
-        .map_err(der_error)?;
+        ];
+        if let Some(time) = signing_time {
+            let since_epoch = std::time::Duration::from_secs(
+                u64::try_from(time.as_second())
+                    .map_err(|_| CmsError::Der("signing time before 1970".into()))?,
+            );
+            // RFC 5652 section 11.3: UTCTime up to 2049, GeneralizedTime after.
+            let value = match der::asn1::UtcTime::from_unix_duration(since_epoch) {
+                Ok(utc) => x509_cert::time::Time::UtcTime(utc),
+                Err(_) => x509_cert::time::Time::GeneralTime(
+                    der::asn1::GeneralizedTime::from_unix_duration(since_epoch)
+                        .map_err(der_error)?,
+                ),
+            };
+            attrs.push(attribute(
+                OID_SIGNING_TIME,
+                Any::encode_from(&value).map_err(der_error)?,
+            )?);
+        }
+        let signed_attrs = SetOfVec::try_from(attrs).map_err(der_error)?;
         let to_sign = signed_attrs.to_der().map_err(der_error)?;
         let sig = self
             .key
@@ -208,6 +247,8 @@ pub struct VerifiedCms {
     pub content: Vec<u8>,
     /// The signer's certificate, from the message.
     pub signer: SignerCertificate,
+    /// The signing-time attribute, when the message has one.
+    pub signing_time: Option<jiff::Timestamp>,
 }
 
 /// Decodes the Base64 body of an `application/cms` request.
@@ -305,6 +346,23 @@ pub fn verify(message: &[u8], detached: Option<&[u8]>) -> Result<VerifiedCms, Cm
     if digest.as_bytes() != ring::digest::digest(&ring::digest::SHA256, &content).as_ref() {
         return Err(CmsError::DigestMismatch);
     }
+    let signing_time = match attrs.iter().filter(|a| a.oid == OID_SIGNING_TIME).count() {
+        0 => None,
+        1 => {
+            let time: x509_cert::time::Time =
+                single(OID_SIGNING_TIME)?.decode_as().map_err(der_error)?;
+            let secs = i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+            Some(
+                jiff::Timestamp::from_second(secs)
+                    .map_err(|_| CmsError::SignedAttributes("signing time out of range"))?,
+            )
+        }
+        _ => {
+            return Err(CmsError::SignedAttributes(
+                "signing time appears more than once",
+            ));
+        }
+    };
     let signed = attrs.to_der().map_err(der_error)?;
     let sig = signer_info.signature.as_bytes();
     let ok = match (signer_info.signature_algorithm.oid, signer.public_key()) {
@@ -328,7 +386,11 @@ pub fn verify(message: &[u8], detached: Option<&[u8]>) -> Result<VerifiedCms, Cm
     if !ok {
         return Err(CmsError::BadSignature);
     }
-    Ok(VerifiedCms { content, signer })
+    Ok(VerifiedCms {
+        content,
+        signer,
+        signing_time,
+    })
 }
 
 /// The same message without its encapsulated content: a detached signature over that content
@@ -376,6 +438,16 @@ mod tests {
         let verified = verify(&message, None).unwrap();
         assert_eq!(verified.content, content);
         assert_eq!(verified.signer.der(), cert.as_slice());
+        assert_eq!(verified.signing_time, None);
+        for at in ["2026-11-27T10:11:12Z", "2051-01-01T00:00:00Z"] {
+            let at: jiff::Timestamp = at.parse().unwrap();
+            let timed = verify(&upload.sign_at(content, false, at).unwrap(), None).unwrap();
+            assert_eq!(
+                timed.signing_time,
+                Some(at),
+                "UTCTime, then GeneralizedTime"
+            );
+        }
         assert_eq!(verified.signer.country(), Some("AT"));
 
         let detached = upload.sign(content, true).unwrap();
@@ -458,6 +530,7 @@ mod tests {
             let verified = verify(message, None).unwrap();
             assert_eq!(verified.content, content);
             assert_eq!(verified.signer.country(), Some(country));
+            assert!(verified.signing_time.is_some(), "OpenSSL adds signingTime");
         }
         let detached = include_bytes!("../fixtures/ec-detached.cms.der");
         assert_eq!(
