@@ -16,7 +16,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use healthpass_network::cms::{self, CmsError};
-use healthpass_network::trustlist::{TrustList, TrustListEntry};
+use healthpass_network::trustlist::{TrustList, TrustListEntry, WithdrawnEntry};
 use healthpass_network::{GovernanceError, Network, SignedOnboarding, VerifiedOnboarding};
 use healthpass_trust::{SignerCertificate, verify_issued_by};
 use jiff::Timestamp;
@@ -341,6 +341,7 @@ impl Registry {
     /// The trust list: every onboarding record with its governance signatures, and every
     /// signer on the list with its country's upload signature.
     pub fn trust_list(&self) -> TrustList {
+        let active = |s: &&Signer| s.withdrawn_at.is_none();
         TrustList {
             network: self.network.name.clone(),
             version: self.version,
@@ -348,8 +349,20 @@ impl Registry {
             signers: self
                 .signers
                 .values()
-                .filter(|s| s.withdrawn_at.is_none())
+                .filter(active)
                 .map(|s| s.entry.clone())
+                .collect(),
+            withdrawn: self
+                .signers
+                .values()
+                .filter_map(|s| {
+                    Some(WithdrawnEntry {
+                        kid: s.entry.kid.clone(),
+                        thumbprint: s.entry.thumbprint.clone(),
+                        country: s.entry.country.clone(),
+                        withdrawn_at: s.withdrawn_at?,
+                    })
+                })
                 .collect(),
         }
     }

@@ -45,6 +45,23 @@ pub struct TrustList {
     pub onboardings: Vec<SignedOnboarding>,
     /// Signer certificates (DSCs).
     pub signers: Vec<TrustListEntry>,
+    /// Signers their countries withdrew (so verifiers can say "withdrawn", not "unknown").
+    #[serde(default)]
+    pub withdrawn: Vec<WithdrawnEntry>,
+}
+
+/// A signer its country withdrew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WithdrawnEntry {
+    /// HCERT key id, Base64 of 8 bytes.
+    pub kid: String,
+    /// Lowercase hex SHA-256 of the certificate.
+    pub thumbprint: String,
+    /// The country.
+    pub country: String,
+    /// When the gateway accepted the withdrawal.
+    pub withdrawn_at: Timestamp,
 }
 
 /// Why one entry of a trust list is not trusted.
@@ -132,8 +149,36 @@ pub struct VerifiedTrustList {
     pub countries: BTreeMap<String, VerifiedOnboarding>,
     /// Signer certificates that passed every check.
     pub signers: Vec<SignerCertificate>,
+    /// Signers withdrawn by onboarded countries.
+    pub withdrawn: Vec<WithdrawnEntry>,
     /// Entries that did not.
     pub rejected: Vec<EntryRejection>,
+}
+
+impl VerifiedTrustList {
+    /// A trust store with the verified signers, and the withdrawn ones recorded as such.
+    pub fn to_trust_store(&self) -> healthpass_trust::TrustStore {
+        let mut store = healthpass_trust::TrustStore::new();
+        for signer in &self.signers {
+            store.insert(signer.clone());
+        }
+        for w in &self.withdrawn {
+            let kid = B64
+                .decode(&w.kid)
+                .ok()
+                .and_then(|k| <[u8; 8]>::try_from(k).ok());
+            if let Some(kid) = kid {
+                store.insert_withdrawn(
+                    kid,
+                    healthpass_trust::WithdrawnSigner {
+                        country: w.country.clone(),
+                        withdrawn_at: w.withdrawn_at,
+                    },
+                );
+            }
+        }
+        store
+    }
 }
 
 impl TrustList {
@@ -192,10 +237,17 @@ impl TrustList {
                 Err(why) => rejected.push(why),
             }
         }
+        let withdrawn = self
+            .withdrawn
+            .iter()
+            .filter(|w| countries.contains_key(&w.country))
+            .cloned()
+            .collect();
         Ok(VerifiedTrustList {
             version: self.version,
             countries,
             signers,
+            withdrawn,
             rejected,
         })
     }
@@ -363,6 +415,7 @@ mod tests {
         let mut list = TrustList {
             network: "test-net".into(),
             version: 7,
+            withdrawn: Vec::new(),
             onboardings: vec![
                 onboard(&network, &keys, &at, 1, 2),
                 onboard(&network, &keys, &de, 1, 2),

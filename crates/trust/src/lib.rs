@@ -18,4 +18,4 @@ pub use chain::{ChainError, verify_issued_by};
 pub use signer::{
     CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
 };
-pub use store::{LoadError, TrustStore};
+pub use store::{LoadError, TrustStore, WithdrawnSigner};

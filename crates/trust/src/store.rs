@@ -15,6 +15,17 @@ use crate::signer::{CertificateError, SignerCertificate};
 pub struct TrustStore {
     by_kid: HashMap<[u8; 8], Vec<Arc<SignerCertificate>>>,
     len: usize,
+    /// Signers their country withdrew, so a verifier can say so instead of "unknown".
+    withdrawn: HashMap<[u8; 8], WithdrawnSigner>,
+}
+
+/// A signer its country withdrew from the trust network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawnSigner {
+    /// The country.
+    pub country: String,
+    /// When the gateway accepted the withdrawal.
+    pub withdrawn_at: jiff::Timestamp,
 }
 
 /// Why trust material could not be loaded.
@@ -54,6 +65,18 @@ impl TrustStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records that the signer with `kid` was withdrawn. A certificate with that kid still in
+    /// the store (a key id shared by another signer) stays usable.
+    pub fn insert_withdrawn(&mut self, kid: [u8; 8], signer: WithdrawnSigner) {
+        self.withdrawn.insert(kid, signer);
+    }
+
+    /// The withdrawal of the signer with `kid`, if one was recorded.
+    pub fn withdrawn(&self, kid: &[u8]) -> Option<&WithdrawnSigner> {
+        let kid: [u8; 8] = kid.try_into().ok()?;
+        self.withdrawn.get(&kid)
     }
 
     /// Number of certificates.

@@ -279,10 +279,21 @@ fn check_signature<'t>(
     };
     let candidates = trust.signers(kid);
     if candidates.is_empty() {
-        report.checks.signer = report.fail(
-            ReasonCode::SignerUnknown,
-            format!("no trusted signer has key id {}", b64(kid)),
-        );
+        report.checks.signer = match trust.withdrawn(kid) {
+            Some(withdrawn) => report.fail(
+                ReasonCode::SignerWithdrawn,
+                format!(
+                    "the signer with key id {} was withdrawn by {} at {}",
+                    b64(kid),
+                    withdrawn.country,
+                    withdrawn.withdrawn_at
+                ),
+            ),
+            None => report.fail(
+                ReasonCode::SignerUnknown,
+                format!("no trusted signer has key id {}", b64(kid)),
+            ),
+        };
         return None;
     }
     report.checks.signer = Outcome::Pass;

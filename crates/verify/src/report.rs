@@ -113,6 +113,8 @@ pub enum ReasonCode {
     CwtInvalid,
     /// No trusted signer has the message's key id (or the message has none).
     SignerUnknown,
+    /// The signer was on the trust list, and its country withdrew it.
+    SignerWithdrawn,
     /// The algorithm is missing, not allowed, or does not fit the signer's key.
     AlgorithmNotAllowed,
     /// The signature does not verify.
@@ -154,6 +156,7 @@ impl ReasonCode {
             Self::CoseInvalid => "cose_invalid",
             Self::CwtInvalid => "cwt_invalid",
             Self::SignerUnknown => "signer_unknown",
+            Self::SignerWithdrawn => "signer_withdrawn",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
             Self::SignatureInvalid => "signature_invalid",
             Self::Expired => "expired",

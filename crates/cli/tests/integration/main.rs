@@ -9,4 +9,5 @@ mod fixtures;
 mod roundtrip;
 mod rules_verify;
 mod scan;
+mod trust_network;
 mod trust_store;
