@@ -8,6 +8,7 @@
 mod batch;
 mod bench;
 mod demo;
+mod gateway;
 mod input;
 mod issue;
 mod keys;
@@ -79,6 +80,9 @@ enum Command {
         /// The image file.
         image: PathBuf,
     },
+    /// The trust network's gateway.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCommand),
     /// The trust network's governance: test networks and onboarding records.
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Scan { image } => scan(&image),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Network(cmd) => network::run(cmd),
+        Command::Gateway(cmd) => gateway::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -8,10 +8,13 @@
 //! Every change raises the version the trust list carries. The gateway cannot add a country or
 //! a key on its own: verifiers re-check every signature of the [`TrustList`] it publishes.
 //!
-//! This crate decides; it does no I/O and reads no clock (`now` is passed in). Storage and HTTP
-//! sit on top of it.
+//! The [`Registry`] decides; it does no I/O and reads no clock (`now` is passed in). The
+//! [`store`] keeps every accepted change durably, and the [`server`] puts both on HTTP.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod server;
+pub mod store;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,0 +1,534 @@
+//! The gateway over HTTP (axum): the registry's decisions, made durable in the [`Store`]
+//! before they are acknowledged, and the trust list published without login.
+//!
+//! | method & path | |
+//! |---|---|
+//! | `GET /healthz` | liveness |
+//! | `GET /trustList` | the trust list (JSON); `ETag` is its version, `If-None-Match` gives 304 |
+//! | `POST /onboarding` | a signed onboarding record (JSON); k of n governance signatures |
+//! | `POST /signerCertificate` | `application/cms`: Base64 CMS with the DSC; needs an authenticated country |
+//! | `POST /signerCertificate/delete` | the same, to withdraw it |
+//!
+//! The country of an upload is the one its TLS client certificate authenticated: the TLS layer
+//! puts an [`AuthenticatedCountry`] into the request's extensions. Without it, uploads are
+//! refused (401). Client errors are problem reports `{code, problem}`; internal errors are
+//! logged and answered with `{"code": "internal"}` only.
+
+use crate::store::{Change, ChangeKind, Store, StoreError};
+use crate::{GatewayError, Registry};
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use healthpass_network::cms;
+use healthpass_network::{Network, SignedOnboarding};
+use jiff::Timestamp;
+use serde_json::json;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The country a request's TLS client certificate authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedCountry(pub String);
+
+/// The largest request body: a CMS upload of a DSC is a few KiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A running gateway: the registry in memory, the change log in the store.
+#[derive(Debug)]
+pub struct Gateway {
+    registry: Mutex<Registry>,
+    store: Store,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored change no longer passes the checks: the database was changed behind the
+    /// gateway's back, or by another network's gateway.
+    #[error("stored change {version} ({kind:?} of {country}) is refused on replay: {error}")]
+    Tampered {
+        /// The change's version.
+        version: u64,
+        /// Its kind.
+        kind: ChangeKind,
+        /// Its country.
+        country: String,
+        /// Why it is refused.
+        error: GatewayError,
+    },
+}
+
+/// Why a submission failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The request is refused (a client error).
+    #[error(transparent)]
+    Refused(#[from] GatewayError),
+    /// The store failed (an internal error).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn apply(
+    registry: &mut Registry,
+    kind: ChangeKind,
+    country: &str,
+    body: &[u8],
+    at: Timestamp,
+) -> Result<u64, GatewayError> {
+    match kind {
+        ChangeKind::Onboarding => {
+            let text = std::str::from_utf8(body).map_err(|_| {
+                GatewayError::Onboarding(healthpass_network::GovernanceError::Format {
+                    what: "onboarding record",
+                    problem: "not UTF-8".into(),
+                })
+            })?;
+            let signed = SignedOnboarding::from_json(text).map_err(GatewayError::Onboarding)?;
+            registry.onboard(signed)
+        }
+        ChangeKind::Upload => registry
+            .upload_signer(country, body, at)
+            .map(|_| registry.version()),
+        ChangeKind::Withdrawal => registry.withdraw_signer(country, body, at),
+    }
+}
+
+impl Gateway {
+    /// Opens a gateway on `store`, replaying every stored change through the checks.
+    pub async fn open(network: Network, store: Store) -> Result<Arc<Gateway>, StartError> {
+        let mut registry = Registry::new(network);
+        for change in store.changes().await? {
+            let tampered = |error| StartError::Tampered {
+                version: change.version,
+                kind: change.kind,
+                country: change.country.clone(),
+                error,
+            };
+            let version = apply(
+                &mut registry,
+                change.kind,
+                &change.country,
+                &change.body,
+                change.accepted_at,
+            )
+            .map_err(tampered)?;
+            if version != change.version {
+                return Err(tampered(GatewayError::OutOfOrder {
+                    country: change.country.clone(),
+                    signed_at: change.accepted_at,
+                    last: change.accepted_at,
+                }));
+            }
+        }
+        Ok(Arc::new(Gateway {
+            registry: Mutex::new(registry),
+            store,
+        }))
+    }
+
+    /// Checks a change and, if accepted, stores it durably before the registry moves on.
+    pub async fn submit(
+        &self,
+        kind: ChangeKind,
+        country: &str,
+        body: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<u64, SubmitError> {
+        let mut registry = self.registry.lock().await;
+        let mut next = registry.clone();
+        let version = apply(&mut next, kind, country, &body, now)?;
+        // An onboarding record names its country (it parsed, or apply would have refused it).
+        let country = match kind {
+            ChangeKind::Onboarding => onboarding_country(&body).unwrap_or_default(),
+            _ => country.to_owned(),
+        };
+        self.store
+            .append(&Change {
+                version,
+                kind,
+                country,
+                accepted_at: now,
+                body,
+            })
+            .await?;
+        *registry = next;
+        Ok(version)
+    }
+
+    /// The current trust list.
+    pub async fn trust_list(&self) -> healthpass_network::trustlist::TrustList {
+        self.registry.lock().await.trust_list()
+    }
+}
+
+fn onboarding_country(body: &[u8]) -> Option<String> {
+    let signed = SignedOnboarding::from_json(std::str::from_utf8(body).ok()?).ok()?;
+    Some(signed.record.country)
+}
+
+/// The gateway's routes.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/trustList", get(trust_list))
+        .route("/onboarding", post(onboarding))
+        .route("/signerCertificate", post(upload))
+        .route("/signerCertificate/delete", post(withdraw))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(gateway)
+}
+
+fn problem(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({"code": code, "problem": message.into()})),
+    )
+        .into_response()
+}
+
+fn submit_error(err: SubmitError) -> Response {
+    match err {
+        SubmitError::Refused(e) => {
+            let status = match e {
+                GatewayError::AlreadyPresent(_)
+                | GatewayError::OutOfOrder { .. }
+                | GatewayError::OnboardingNotNewer { .. } => StatusCode::CONFLICT,
+                GatewayError::Withdrawn(_) => StatusCode::GONE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (status, Json(e.problem_report())).into_response()
+        }
+        SubmitError::Store(e) => {
+            // Logged for the operator, never sent: it may name paths or hosts.
+            eprintln!("gateway: storage error: {e}");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+        }
+    }
+}
+
+async fn trust_list(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    let list = gateway.trust_list().await;
+    let etag = format!("\"{}\"", list.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    ([(header::ETAG, etag)], Json(list)).into_response()
+}
+
+async fn onboarding(State(gateway): State<Arc<Gateway>>, body: axum::body::Bytes) -> Response {
+    match gateway
+        .submit(ChangeKind::Onboarding, "", body.to_vec(), Timestamp::now())
+        .await
+    {
+        Ok(version) => (StatusCode::CREATED, Json(json!({"version": version}))).into_response(),
+        Err(e) => submit_error(e),
+    }
+}
+
+async fn cms_change(
+    gateway: &Gateway,
+    kind: ChangeKind,
+    country: Option<AuthenticatedCountry>,
+    body: &[u8],
+) -> Response {
+    let Some(AuthenticatedCountry(country)) = country else {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "uploads need a TLS client certificate of an onboarded country",
+        );
+    };
+    let der = match cms::from_base64(body) {
+        Ok(der) => der,
+        Err(e) => return submit_error(SubmitError::Refused(GatewayError::Cms(e))),
+    };
+    match gateway.submit(kind, &country, der, Timestamp::now()).await {
+        Ok(version) => {
+            let status = if kind == ChangeKind::Upload {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, Json(json!({"version": version}))).into_response()
+        }
+        Err(e) => submit_error(e),
+    }
+}
+
+async fn upload(
+    State(gateway): State<Arc<Gateway>>,
+    country: Option<Extension<AuthenticatedCountry>>,
+    body: axum::body::Bytes,
+) -> Response {
+    cms_change(
+        &gateway,
+        ChangeKind::Upload,
+        country.map(|Extension(c)| c),
+        &body,
+    )
+    .await
+}
+
+async fn withdraw(
+    State(gateway): State<Arc<Gateway>>,
+    country: Option<Extension<AuthenticatedCountry>>,
+    body: axum::body::Bytes,
+) -> Response {
+    cms_change(
+        &gateway,
+        ChangeKind::Withdrawal,
+        country.map(|Extension(c)| c),
+        &body,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
+    use healthpass_network::cms::UploadSigner;
+    use healthpass_network::{GovernanceKey, OnboardingRecord};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    struct Fixture {
+        network: Network,
+        keys: [GovernanceKey; 3],
+        pki: TestPki,
+        upload: TestPki,
+        _dir: tempfile::TempDir,
+        url: String,
+    }
+
+    fn fixture() -> Fixture {
+        let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+        let network = Network::new(
+            "test-net",
+            2,
+            keys.iter().map(GovernanceKey::public).collect(),
+        )
+        .unwrap();
+        let make = || generate_test_pki(&TestPkiOptions::new("AT", t)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
+        Fixture {
+            network,
+            keys,
+            pki: make(),
+            upload: make(),
+            _dir: dir,
+            url,
+        }
+    }
+
+    impl Fixture {
+        fn record(&self, signatures: usize) -> Vec<u8> {
+            let csca =
+                healthpass_trust::TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
+            let upload = std::slice::from_ref(&self.upload.dsc_cert_der);
+            let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+            let record =
+                OnboardingRecord::new(&self.network, "AT", 1, t, &csca, upload, upload).unwrap();
+            let mut signed = SignedOnboarding::unsigned(record);
+            for key in &self.keys[..signatures] {
+                signed.sign(key, &self.network).unwrap();
+            }
+            signed.to_json().into_bytes()
+        }
+
+        fn upload_body(&self) -> String {
+            use base64::Engine;
+            let signer =
+                UploadSigner::new(&self.upload.dsc_key_pem, &self.upload.dsc_cert_der).unwrap();
+            let cms = signer
+                .sign_at(&self.pki.dsc_cert_der, false, Timestamp::now())
+                .unwrap();
+            base64::engine::general_purpose::STANDARD.encode(cms)
+        }
+
+        async fn gateway(&self) -> Result<Arc<Gateway>, StartError> {
+            Gateway::open(self.network.clone(), Store::open(&self.url).await.unwrap()).await
+        }
+    }
+
+    async fn call(
+        router: &Router,
+        request: Request<Body>,
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    fn post(path: &str, body: impl Into<Body>, country: Option<&str>) -> Request<Body> {
+        let mut request = Request::post(path).body(body.into()).unwrap();
+        if let Some(c) = country {
+            request
+                .extensions_mut()
+                .insert(AuthenticatedCountry(c.into()));
+        }
+        request
+    }
+
+    #[tokio::test]
+    async fn onboard_upload_publish_and_survive_a_restart() {
+        let f = fixture();
+        let router = router(f.gateway().await.unwrap());
+        let (status, _, _) = call(
+            &router,
+            Request::get("/healthz").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (status, _, json) = call(&router, post("/onboarding", f.record(1), None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json["code"], "onboarding_invalid");
+        let (status, _, json) = call(&router, post("/onboarding", f.record(2), None)).await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+
+        let body = f.upload_body();
+        let (status, _, json) = call(&router, post("/signerCertificate", body.clone(), None)).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+        );
+        let (status, _, json) = call(
+            &router,
+            post("/signerCertificate", body.clone(), Some("DE")),
+        )
+        .await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("country_not_onboarded"))
+        );
+        let (status, _, json) = call(
+            &router,
+            post("/signerCertificate", body.clone(), Some("AT")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        assert_eq!(json["version"], 2);
+        let (status, _, json) = call(&router, post("/signerCertificate", body, Some("AT"))).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::CONFLICT, Some("out_of_order"))
+        );
+
+        let (status, headers, json) = call(
+            &router,
+            Request::get("/trustList").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::ETAG], "\"2\"");
+        assert_eq!(json["signers"].as_array().unwrap().len(), 1);
+        let list: healthpass_network::trustlist::TrustList = serde_json::from_value(json).unwrap();
+        let verified = list.verify(&f.network, &Default::default()).unwrap();
+        assert_eq!((verified.signers.len(), verified.rejected.len()), (1, 0));
+        let cached = Request::get("/trustList")
+            .header(header::IF_NONE_MATCH, "\"2\"")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, _) = call(&router, cached).await;
+        assert_eq!(
+            (status, &headers[header::ETAG]),
+            (
+                StatusCode::NOT_MODIFIED,
+                &"\"2\"".parse::<axum::http::HeaderValue>().unwrap()
+            )
+        );
+
+        // A restart replays the log: same list.
+        drop(router);
+        let again = f.gateway().await.unwrap();
+        assert_eq!(again.trust_list().await, list);
+    }
+
+    #[tokio::test]
+    async fn a_row_changed_behind_the_gateways_back_stops_it_from_starting() {
+        let f = fixture();
+        let gateway = f.gateway().await.unwrap();
+        gateway
+            .submit(ChangeKind::Onboarding, "", f.record(2), Timestamp::now())
+            .await
+            .unwrap();
+        let upload = cms::from_base64(f.upload_body().as_bytes()).unwrap();
+        gateway
+            .submit(ChangeKind::Upload, "AT", upload, Timestamp::now())
+            .await
+            .unwrap();
+        drop(gateway);
+        let Store::Sqlite(pool) = Store::open(&f.url).await.unwrap() else {
+            unreachable!()
+        };
+        // Swap the uploaded DSC for another certificate, keeping the rest.
+        let (body,): (Vec<u8>,) = sqlx::query_as("SELECT body FROM changes WHERE version = 2")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let at = body
+            .windows(f.pki.dsc_cert_der.len())
+            .position(|w| w == f.pki.dsc_cert_der.as_slice())
+            .unwrap();
+        let mut changed = body.clone();
+        changed[at + 200] ^= 0x01;
+        sqlx::query("UPDATE changes SET body = ? WHERE version = 2")
+            .bind(&changed)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let err = f.gateway().await.unwrap_err();
+        assert!(
+            matches!(err, StartError::Tampered { version: 2, .. }),
+            "{err}"
+        );
+    }
+
+    /// Privacy by construction: the one table has no column that could hold a name, a date of
+    /// birth or a certificate identifier.
+    #[tokio::test]
+    async fn the_schema_has_no_column_for_personal_data() {
+        let f = fixture();
+        let Store::Sqlite(pool) = Store::open(&f.url).await.unwrap() else {
+            unreachable!()
+        };
+        let tables: Vec<(String,)> = sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(tables, [("changes".to_owned(),)]);
+        let columns: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM pragma_table_info('changes') ORDER BY cid")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let columns: Vec<&str> = columns.iter().map(|(c,)| c.as_str()).collect();
+        assert_eq!(
+            columns,
+            ["version", "kind", "country", "accepted_at", "body"]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Durable storage: one append-only table of the changes the gateway accepted, each kept as
+//! the signed request it received. On start the gateway replays them through the
+//! [`Registry`](crate::Registry)'s checks, so a row changed behind its back is found then, and
+//! verifiers find it again in the signatures. SQLite (embedded, the default) or PostgreSQL.
+
+use jiff::Timestamp;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+
+/// What kind of change a row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A country's signed onboarding record (JSON).
+    Onboarding,
+    /// A DSC upload (CMS DER).
+    Upload,
+    /// A DSC withdrawal (CMS DER).
+    Withdrawal,
+}
+
+impl ChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Onboarding => "onboarding",
+            Self::Upload => "upload",
+            Self::Withdrawal => "withdrawal",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "onboarding" => Some(Self::Onboarding),
+            "upload" => Some(Self::Upload),
+            "withdrawal" => Some(Self::Withdrawal),
+            _ => None,
+        }
+    }
+}
+
+/// One accepted change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The registry version after it.
+    pub version: u64,
+    /// What it is.
+    pub kind: ChangeKind,
+    /// The country it concerns.
+    pub country: String,
+    /// When the gateway accepted it (uploads are re-checked at this time on replay).
+    pub accepted_at: Timestamp,
+    /// The signed request, as received.
+    pub body: Vec<u8>,
+}
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is neither `sqlite:` nor `postgres:`.
+    #[error("database URL must start with sqlite: or postgres: (got {0:?})")]
+    Url(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row that no version of this gateway could have written.
+    #[error("row {version} is not a valid change: {problem}")]
+    Corrupt {
+        /// The row's version.
+        version: i64,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The change log, in SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite (WAL, synchronous=FULL: an acknowledged change survives a crash).
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+type Row = (i64, String, String, String, Vec<u8>);
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::Url(url.chars().take(16).collect()))
+        }
+    }
+
+    /// Every change, in version order.
+    pub async fn changes(&self) -> Result<Vec<Change>, StoreError> {
+        const SELECT: &str =
+            "SELECT version, kind, country, accepted_at, body FROM changes ORDER BY version";
+        let rows: Vec<Row> = match self {
+            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
+        };
+        rows.into_iter()
+            .map(|(version, kind, country, accepted_at, body)| {
+                let corrupt = |problem: &str| StoreError::Corrupt {
+                    version,
+                    problem: problem.into(),
+                };
+                Ok(Change {
+                    version: u64::try_from(version).map_err(|_| corrupt("negative version"))?,
+                    kind: ChangeKind::parse(&kind).ok_or_else(|| corrupt("unknown kind"))?,
+                    country,
+                    accepted_at: accepted_at
+                        .parse()
+                        .map_err(|_| corrupt("unreadable time"))?,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends one change durably (committed before this returns). A second change with the
+    /// same version fails: two writers cannot both think they were accepted.
+    pub async fn append(&self, change: &Change) -> Result<(), StoreError> {
+        let version = i64::try_from(change.version).map_err(|_| StoreError::Corrupt {
+            version: i64::MAX,
+            problem: "version out of range".into(),
+        })?;
+        let accepted_at = change.accepted_at.to_string();
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("INSERT INTO changes (version, kind, country, accepted_at, body) VALUES (?, ?, ?, ?, ?)")
+                    .bind(version)
+                    .bind(change.kind.as_str())
+                    .bind(&change.country)
+                    .bind(&accepted_at)
+                    .bind(&change.body)
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("INSERT INTO changes (version, kind, country, accepted_at, body) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(version)
+                    .bind(change.kind.as_str())
+                    .bind(&change.country)
+                    .bind(&accepted_at)
+                    .bind(&change.body)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
