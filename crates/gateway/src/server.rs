@@ -179,8 +179,11 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/trustList", get(trust_list))
         .route("/onboarding", post(onboarding))
-        .route("/signerCertificate", post(upload))
-        .route("/signerCertificate/delete", post(withdraw))
+        .route("/signerCertificate", cms_route(ChangeKind::Upload))
+        .route(
+            "/signerCertificate/delete",
+            cms_route(ChangeKind::Withdrawal),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(gateway)
 }
@@ -270,32 +273,15 @@ async fn cms_change(
     }
 }
 
-async fn upload(
-    State(gateway): State<Arc<Gateway>>,
-    country: Option<Extension<AuthenticatedCountry>>,
-    body: axum::body::Bytes,
-) -> Response {
-    cms_change(
-        &gateway,
-        ChangeKind::Upload,
-        country.map(|Extension(c)| c),
-        &body,
+/// The handler for a CMS change of `kind` (an upload or a withdrawal).
+fn cms_route(kind: ChangeKind) -> axum::routing::MethodRouter<Arc<Gateway>> {
+    post(
+        move |State(gateway): State<Arc<Gateway>>,
+              country: Option<Extension<AuthenticatedCountry>>,
+              body: axum::body::Bytes| async move {
+            cms_change(&gateway, kind, country.map(|Extension(c)| c), &body).await
+        },
     )
-    .await
-}
-
-async fn withdraw(
-    State(gateway): State<Arc<Gateway>>,
-    country: Option<Extension<AuthenticatedCountry>>,
-    body: axum::body::Bytes,
-) -> Response {
-    cms_change(
-        &gateway,
-        ChangeKind::Withdrawal,
-        country.map(|Extension(c)| c),
-        &body,
-    )
-    .await
 }
 
 #[cfg(test)]
