@@ -29,7 +29,7 @@ pub struct TestPkiArgs {
     /// Country code (ISO 3166-1 alpha-2) put in both certificates.
     #[arg(long, value_name = "CC")]
     country: String,
-    /// Folder to write csca.crt.pem, csca.key.pem, dsc.crt.pem and dsc.key.pem into.
+    /// Folder to write the CSCA, DSC, upload and authentication certificates and keys into.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The DSC's signature algorithm.
@@ -43,7 +43,16 @@ pub struct TestPkiArgs {
     force: bool,
 }
 
-pub const FILES: [&str; 4] = ["csca.crt.pem", "csca.key.pem", "dsc.crt.pem", "dsc.key.pem"];
+pub const FILES: [&str; 8] = [
+    "csca.crt.pem",
+    "csca.key.pem",
+    "dsc.crt.pem",
+    "dsc.key.pem",
+    "upload.crt.pem",
+    "upload.key.pem",
+    "auth.crt.pem",
+    "auth.key.pem",
+];
 
 pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -98,6 +107,10 @@ pub fn write_test_pki(
         &pki.csca_key_pem,
         &pki.dsc_cert_pem,
         &pki.dsc_key_pem,
+        &pki.upload_cert_pem,
+        &pki.upload_key_pem,
+        &pki.auth_cert_pem,
+        &pki.auth_key_pem,
     ];
     for (name, content) in FILES.iter().zip(contents) {
         if name.ends_with(".key.pem") {

@@ -57,7 +57,7 @@ impl TestPkiOptions {
     }
 }
 
-/// A CSCA and a DSC, as PEM.
+/// A country's test credentials: CSCA and DSC, upload and authentication certificates.
 #[derive(Debug, Clone)]
 pub struct TestPki {
     /// CSCA certificate.
@@ -70,6 +70,20 @@ pub struct TestPki {
     pub dsc_cert_der: Vec<u8>,
     /// DSC private key (PKCS#8).
     pub dsc_key_pem: String,
+    /// Upload certificate (self-signed, EC P-256): signs the country's CMS uploads to the
+    /// trust network's gateway.
+    pub upload_cert_pem: String,
+    /// Upload certificate, DER.
+    pub upload_cert_der: Vec<u8>,
+    /// Upload private key (PKCS#8).
+    pub upload_key_pem: String,
+    /// Authentication certificate (self-signed, EC P-256, extended key usage clientAuth): the
+    /// country's TLS client certificate at the gateway.
+    pub auth_cert_pem: String,
+    /// Authentication certificate, DER.
+    pub auth_cert_der: Vec<u8>,
+    /// Authentication private key (PKCS#8).
+    pub auth_key_pem: String,
 }
 
 /// Why a test PKI could not be made.
@@ -106,7 +120,8 @@ fn name(country: &str, role: &str) -> DistinguishedName {
     dn
 }
 
-/// Makes a CSCA and a DSC signed by it.
+/// Makes a CSCA and a DSC signed by it, and the country's upload and authentication
+/// certificates for the trust network.
 pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> {
     let country = &options.country;
     if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -156,12 +171,37 @@ pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> 
     dsc.not_after = to_offset(dsc_until)?;
     dsc.use_authority_key_identifier_extension = true;
     let dsc_cert = dsc.signed_by(&dsc_key, &issuer).map_err(generate)?;
+    // The gateway's own credentials of the country (EU NB_UP and NB_TLS): self-signed, as
+    // many countries make them; the governance signatures on the onboarding record vouch.
+    let credential =
+        |role: &str, client_auth: bool| -> Result<(String, Vec<u8>, String), PkiError> {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+            let mut params = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+            params.distinguished_name = name(country, role);
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            if client_auth {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            }
+            params.not_before = to_offset(not_before)?;
+            params.not_after = to_offset(dsc_until)?;
+            let cert = params.self_signed(&key).map_err(generate)?;
+            Ok((cert.pem(), cert.der().to_vec(), key.serialize_pem()))
+        };
+    let (upload_cert_pem, upload_cert_der, upload_key_pem) = credential("Upload", false)?;
+    let (auth_cert_pem, auth_cert_der, auth_key_pem) = credential("Authentication", true)?;
     Ok(TestPki {
         csca_cert_pem: csca_cert.pem(),
         csca_key_pem,
         dsc_cert_pem: dsc_cert.pem(),
         dsc_cert_der: dsc_cert.der().to_vec(),
         dsc_key_pem: dsc_key.serialize_pem(),
+        upload_cert_pem,
+        upload_cert_der,
+        upload_key_pem,
+        auth_cert_pem,
+        auth_cert_der,
+        auth_key_pem,
     })
 }
 
@@ -191,6 +231,13 @@ mod tests {
         );
         assert!(pki.csca_cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(pki.dsc_key_pem.contains("BEGIN PRIVATE KEY"));
+        for der in [&pki.upload_cert_der, &pki.auth_cert_der] {
+            let cert = SignerCertificate::from_der(der).unwrap();
+            assert_eq!(cert.country(), Some("AT"));
+            assert!(cert.subject().contains(TEST_MARK));
+        }
+        let auth = SignerCertificate::from_der(&pki.auth_cert_der).unwrap();
+        assert!(auth.subject().contains("Authentication"));
     }
 
     #[test]
