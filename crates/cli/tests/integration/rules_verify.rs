@@ -237,8 +237,44 @@ fn stale_trust_data_is_yellow_and_technical_failures_stay_red() {
     let stale = healthpass_verify::verify_with(&text, t0(), &trust(&[at_es256()]), &freshness(72));
     assert_eq!(stale.verdict, Verdict::Yellow);
     assert_eq!(codes(&stale), ["trust_data_stale"]);
-    // Unknown signer and stale data: red wins; rules are not run on an unauthenticated payload.
-    let unknown = healthpass_verify::verify_with(&text, t0(), &TrustStore::new(), &freshness(72));
+    // Unknown signer and stale data: red wins; rules are not run on an unauthenticated payload
+    // (the same policy does run on the authentic certificate).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rule.json"),
+        accept_all_rule("XX").to_string(),
+    )
+    .unwrap();
+    let with_policy = |trust: &TrustStore| {
+        let options = VerifyOptions {
+            policy: Some(policy(dir.path(), "XX")),
+            ..freshness(72)
+        };
+        healthpass_verify::verify_with(&text, t0(), trust, &options)
+    };
+    let unknown = with_policy(&TrustStore::new());
     assert_eq!(unknown.verdict, Verdict::Red);
+    assert_eq!(codes(&unknown), ["signer_unknown", "trust_data_stale"]);
     assert!(unknown.policy.is_none());
+    let known = with_policy(&trust(&[at_es256()]));
+    assert_eq!(known.policy.as_ref().map(|p| p.rules.len()), Some(1));
+    assert_eq!(
+        known.verdict,
+        Verdict::Yellow,
+        "stale data caps it at yellow: {:?}",
+        known.reasons
+    );
+}
+
+/// A rule that accepts every vaccination of `country`'s arrivals.
+fn accept_all_rule(country: &str) -> Value {
+    json!({
+        "Identifier": format!("VR-{country}-0001"), "Type": "Acceptance", "Country": country,
+        "Version": "1.0.0", "SchemaVersion": "1.0.0", "Engine": "CERTLOGIC", "EngineVersion": "1.0.0",
+        "CertificateType": "Vaccination",
+        "Description": [{"lang": "en", "desc": "Every vaccination certificate is accepted here."}],
+        "ValidFrom": "2021-01-01T00:00:00Z", "ValidTo": "2030-01-01T00:00:00Z",
+        "AffectedFields": ["v"],
+        "Logic": {"if": [true, true, {"var": "payload.v"}]}
+    })
 }
