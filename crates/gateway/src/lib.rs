@@ -390,27 +390,22 @@ mod tests {
     struct Country {
         code: &'static str,
         pki: TestPki,
-        upload: TestPki,
     }
 
     impl Country {
         fn new(code: &'static str) -> Self {
             let make = || generate_test_pki(&TestPkiOptions::new(code, t())).unwrap();
-            Self {
-                code,
-                pki: make(),
-                upload: make(),
-            }
+            Self { code, pki: make() }
         }
 
         fn upload_signer(&self) -> UploadSigner {
-            UploadSigner::new(&self.upload.dsc_key_pem, &self.upload.dsc_cert_der).unwrap()
+            UploadSigner::new(&self.pki.upload_key_pem, &self.pki.upload_cert_der).unwrap()
         }
 
         fn record(&self, network: &Network, sequence: u64) -> SignedOnboarding {
             let csca =
                 healthpass_trust::TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
-            let upload = std::slice::from_ref(&self.upload.dsc_cert_der);
+            let upload = std::slice::from_ref(&self.pki.upload_cert_der);
             SignedOnboarding::unsigned(
                 OnboardingRecord::new(network, self.code, sequence, t(), &csca, upload, upload)
                     .unwrap(),

@@ -299,7 +299,6 @@ mod tests {
         network: Network,
         keys: [GovernanceKey; 3],
         pki: TestPki,
-        upload: TestPki,
         _dir: tempfile::TempDir,
         url: String,
     }
@@ -320,7 +319,6 @@ mod tests {
             network,
             keys,
             pki: make(),
-            upload: make(),
             _dir: dir,
             url,
         }
@@ -330,7 +328,7 @@ mod tests {
         fn record(&self, signatures: usize) -> Vec<u8> {
             let csca =
                 healthpass_trust::TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
-            let upload = std::slice::from_ref(&self.upload.dsc_cert_der);
+            let upload = std::slice::from_ref(&self.pki.upload_cert_der);
             let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
             let record =
                 OnboardingRecord::new(&self.network, "AT", 1, t, &csca, upload, upload).unwrap();
@@ -344,7 +342,7 @@ mod tests {
         fn upload_body(&self) -> String {
             use base64::Engine;
             let signer =
-                UploadSigner::new(&self.upload.dsc_key_pem, &self.upload.dsc_cert_der).unwrap();
+                UploadSigner::new(&self.pki.upload_key_pem, &self.pki.upload_cert_der).unwrap();
             let cms = signer
                 .sign_at(&self.pki.dsc_cert_der, false, Timestamp::now())
                 .unwrap();

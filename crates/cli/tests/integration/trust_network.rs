@@ -19,8 +19,6 @@ struct Country {
     code: &'static str,
     /// CSCA and the DSC that signs health certificates.
     pki: TestPki,
-    /// Its DSC certificate and key stand in for the upload certificate.
-    upload: TestPki,
 }
 
 fn country(code: &'static str) -> Country {
@@ -31,11 +29,7 @@ fn country(code: &'static str) -> Country {
         ))
         .unwrap()
     };
-    Country {
-        code,
-        pki: make(),
-        upload: make(),
-    }
+    Country { code, pki: make() }
 }
 
 /// What a verifier does on sync: read the list as it came over the wire and check every
@@ -63,7 +57,7 @@ fn onboard_upload_verify_withdraw_verify_again() {
     let mut gateway = Registry::new(network.clone());
     for (i, c) in countries.iter().enumerate() {
         let csca = TrustStore::parse_certificates(c.pki.csca_cert_pem.as_bytes());
-        let upload = std::slice::from_ref(&c.upload.dsc_cert_der);
+        let upload = std::slice::from_ref(&c.pki.upload_cert_der);
         let record =
             OnboardingRecord::new(&network, c.code, 1, t0(), &csca, upload, upload).unwrap();
         let mut signed = SignedOnboarding::unsigned(record);
@@ -71,7 +65,7 @@ fn onboard_upload_verify_withdraw_verify_again() {
         signed.sign(&keys[i % 3], &network).unwrap();
         signed.sign(&keys[(i + 1) % 3], &network).unwrap();
         gateway.onboard(signed).unwrap();
-        let signer = UploadSigner::new(&c.upload.dsc_key_pem, &c.upload.dsc_cert_der).unwrap();
+        let signer = UploadSigner::new(&c.pki.upload_key_pem, &c.pki.upload_cert_der).unwrap();
         let cms = signer.sign_at(&c.pki.dsc_cert_der, false, t0()).unwrap();
         gateway.upload_signer(c.code, &cms, t0()).unwrap();
     }
@@ -92,7 +86,7 @@ fn onboard_upload_verify_withdraw_verify_again() {
     assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
 
     // AT withdraws that signer; the verifier syncs again.
-    let signer = UploadSigner::new(&at.upload.dsc_key_pem, &at.upload.dsc_cert_der).unwrap();
+    let signer = UploadSigner::new(&at.pki.upload_key_pem, &at.pki.upload_cert_der).unwrap();
     let withdrawal = signer
         .sign_at(
             &at.pki.dsc_cert_der,
