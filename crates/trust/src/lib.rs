@@ -11,10 +11,12 @@
 #![warn(missing_docs)]
 
 mod chain;
+pub mod revocation;
 mod signer;
 mod store;
 
 pub use chain::{ChainError, verify_issued_by};
+pub use revocation::{HashType, RevocationList};
 pub use signer::{
     CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
 };

@@ -17,6 +17,8 @@ pub struct TrustStore {
     len: usize,
     /// Signers their country withdrew, so a verifier can say so instead of "unknown".
     withdrawn: HashMap<[u8; 8], WithdrawnSigner>,
+    /// Certificates their issuers revoked, by hash.
+    revocations: crate::RevocationList,
 }
 
 /// A signer its country withdrew from the trust network.
@@ -77,6 +79,16 @@ impl TrustStore {
     pub fn withdrawn(&self, kid: &[u8]) -> Option<&WithdrawnSigner> {
         let kid: [u8; 8] = kid.try_into().ok()?;
         self.withdrawn.get(&kid)
+    }
+
+    /// The revoked certificates.
+    pub fn revocations(&self) -> &crate::RevocationList {
+        &self.revocations
+    }
+
+    /// The revoked certificates, to add batches.
+    pub fn revocations_mut(&mut self) -> &mut crate::RevocationList {
+        &mut self.revocations
     }
 
     /// Number of certificates.

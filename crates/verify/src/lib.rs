@@ -16,9 +16,10 @@ mod policy;
 mod report;
 pub mod schema;
 
-use healthpass_codec::cose::CoseSign1;
+use healthpass_codec::cose::{Algorithm, CoseSign1};
 use healthpass_codec::cwt::HcertClaims;
 use healthpass_codec::{base45, hc1, zlib};
+use healthpass_trust::revocation::CertificateHashes;
 use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
 use std::sync::Arc;
 
@@ -261,7 +262,52 @@ fn check_message(
             ),
         )
     };
+    report.checks.revocation = if report.checks.signature == Outcome::Pass {
+        check_revocation(&message, &claims, trust, report)
+    } else {
+        // A revocation names a certificate its issuer signed; an unauthenticated message
+        // has none to match.
+        Outcome::Skipped
+    };
     report.certificate = Some(claims.dcc);
+}
+
+/// Looks the certificate's three revocation hashes up in the trust store's revocations.
+fn check_revocation(
+    message: &CoseSign1<'_>,
+    claims: &HcertClaims<'_>,
+    trust: &TrustStore,
+    report: &mut VerificationReport,
+) -> Outcome {
+    let revocations = trust.revocations();
+    if revocations.is_empty() {
+        return Outcome::Pass;
+    }
+    let ci = healthpass_codec::dcc::DigitalCovidCertificate::from_json(&claims.dcc)
+        .ok()
+        .and_then(|dcc| {
+            dcc.single_entry()
+                .ok()
+                .map(|e| e.certificate_id().to_owned())
+        })
+        .unwrap_or_default();
+    let ecdsa = matches!(message.alg().and_then(Algorithm::id), Some(-7 | -35 | -36));
+    let hashes = CertificateHashes::compute(
+        message.signature,
+        ecdsa,
+        claims.issuer.unwrap_or_default(),
+        &ci,
+    );
+    match revocations.lookup(message.kid().unwrap_or_default(), &hashes) {
+        None => Outcome::Pass,
+        Some(revoked) => report.fail(
+            ReasonCode::CertificateRevoked,
+            format!(
+                "the certificate was revoked by {} (batch {}, matched by its {} hash)",
+                revoked.source.country, revoked.source.batch_id, revoked.hash_type
+            ),
+        ),
+    }
 }
 
 /// Finds the signers with the message's kid and tries each; returns the one that verified.

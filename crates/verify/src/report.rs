@@ -56,6 +56,8 @@ pub struct Checks {
     pub key_usage: Outcome,
     /// The payload conforms to the DCC schema of its version, with exactly one entry.
     pub schema: Outcome,
+    /// No revocation the verifier holds matches the certificate's hashes.
+    pub revocation: Outcome,
 }
 
 impl Checks {
@@ -72,6 +74,7 @@ impl Checks {
             ("validity_period", self.validity_period),
             ("key_usage", self.key_usage),
             ("schema", self.schema),
+            ("revocation", self.revocation),
         ]
         .into_iter()
     }
@@ -115,6 +118,8 @@ pub enum ReasonCode {
     SignerUnknown,
     /// The signer was on the trust list, and its country withdrew it.
     SignerWithdrawn,
+    /// The issuer revoked this certificate.
+    CertificateRevoked,
     /// The algorithm is missing, not allowed, or does not fit the signer's key.
     AlgorithmNotAllowed,
     /// The signature does not verify.
@@ -157,6 +162,7 @@ impl ReasonCode {
             Self::CwtInvalid => "cwt_invalid",
             Self::SignerUnknown => "signer_unknown",
             Self::SignerWithdrawn => "signer_withdrawn",
+            Self::CertificateRevoked => "certificate_revoked",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
             Self::SignatureInvalid => "signature_invalid",
             Self::Expired => "expired",

@@ -72,6 +72,7 @@ fn verify_json_has_the_contract_shape() {
         "validity_period",
         "key_usage",
         "schema",
+        "revocation",
     ];
     expected.sort_unstable();
     let mut sorted = checks.clone();

@@ -234,3 +234,54 @@ fn every_signer_with_the_kid_is_tried() {
     assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
     assert_eq!(report.signer.unwrap().country(), Some("AT"));
 }
+
+/// A revocation by any of the three EU hash types turns exactly that certificate red; a
+/// batch for another signer, or an unsigned copy, does not match.
+#[test]
+fn a_revoked_certificate_is_red_by_each_hash_type() {
+    use healthpass_trust::revocation::{CertificateHashes, HashType, RevocationSource};
+    let pki = at_es256();
+    let text = issue(pki, &vaccination());
+    let mut other = vaccination();
+    other["v"][0]["ci"] = "URN:UVCI:01:AT:00000000000000000000000000000001#B".into();
+    let other_text = issue(pki, &other);
+    let cose = hc1::decode(&text, zlib::DEFAULT_INFLATE_LIMIT).unwrap();
+    let message = CoseSign1::decode(&cose).unwrap();
+    let ci = vaccination()["v"][0]["ci"].as_str().unwrap().to_owned();
+    let hashes = CertificateHashes::compute(message.signature, true, "AT", &ci);
+    let kid: [u8; 8] = message.kid().unwrap().try_into().unwrap();
+    let at = t0() + SignedDuration::from_hours(1);
+    for hash_type in HashType::ALL {
+        for (batch_kid, revoked) in [(Some(kid), true), (None, true), (Some([0; 8]), false)] {
+            let mut store = trust(&[pki]);
+            store.revocations_mut().insert_batch(
+                RevocationSource {
+                    country: "AT".into(),
+                    batch_id: "b-1".into(),
+                },
+                batch_kid,
+                hash_type,
+                [hashes.of(hash_type)],
+            );
+            let report = verify(&text, at, &store);
+            let case = format!("{hash_type} for {batch_kid:?}");
+            if revoked {
+                assert_eq!(report.verdict, Verdict::Red, "{case}");
+                assert_eq!(report.checks.revocation, Outcome::Fail, "{case}");
+                assert_eq!(report.reasons.len(), 1, "{case}");
+                assert_eq!(report.reasons[0].code, ReasonCode::CertificateRevoked);
+                assert!(
+                    report.reasons[0]
+                        .message
+                        .contains(&format!("{hash_type} hash")),
+                    "{}",
+                    report.reasons[0].message
+                );
+            } else {
+                assert_eq!(report.verdict, Verdict::Green, "{case}");
+            }
+            // The other certificate of the same signer stays green.
+            assert_eq!(verify(&other_text, at, &store).verdict, Verdict::Green);
+        }
+    }
+}
