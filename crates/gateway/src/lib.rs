@@ -19,8 +19,13 @@ pub mod store;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use healthpass_network::cms::{self, CmsError};
+use healthpass_network::revocation::{
+    BatchDeletion, BatchError, BatchListItem, RevocationBatch, batch_id,
+};
 use healthpass_network::trustlist::{TrustList, TrustListEntry, WithdrawnEntry};
-use healthpass_network::{GovernanceError, Network, SignedOnboarding, VerifiedOnboarding};
+use healthpass_network::{
+    GovernanceError, Network, SignedOnboarding, UploadSignatureError, VerifiedOnboarding,
+};
 use healthpass_trust::{SignerCertificate, verify_issued_by};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -102,6 +107,20 @@ pub enum GatewayError {
     /// A withdrawal for a signer that is not on the list (or belongs to another country).
     #[error("signer {0} is not on the trust list of this country")]
     UnknownSigner(String),
+    /// The revocation batch is not valid.
+    #[error("the revocation batch is refused: {0}")]
+    Batch(BatchError),
+    /// The revocation batch expired already.
+    #[error("the revocation batch expired at {expires}, before now ({now})")]
+    BatchExpired {
+        /// Its expiry.
+        expires: Timestamp,
+        /// The gateway's time.
+        now: Timestamp,
+    },
+    /// A deletion names a batch the country does not have (or deleted already).
+    #[error("revocation batch {0} is not a current batch of this country")]
+    UnknownBatch(String),
 }
 
 impl GatewayError {
@@ -123,6 +142,9 @@ impl GatewayError {
             Self::SigningTimeMissing => "signing_time_missing",
             Self::SigningTimeInFuture { .. } => "signing_time_in_future",
             Self::OutOfOrder { .. } => "out_of_order",
+            Self::Batch(_) => "batch_invalid",
+            Self::BatchExpired { .. } => "batch_expired",
+            Self::UnknownBatch(_) => "batch_unknown",
         }
     }
 
@@ -169,6 +191,16 @@ pub struct Registry {
     countries: BTreeMap<String, Country>,
     /// By thumbprint; withdrawn signers stay as tombstones.
     signers: BTreeMap<String, Signer>,
+    /// Revocation batches by id; deleted ones stay as tombstones.
+    batches: BTreeMap<String, Batch>,
+}
+
+/// A revocation batch the gateway accepted.
+#[derive(Debug, Clone)]
+struct Batch {
+    item: BatchListItem,
+    /// The CMS as uploaded.
+    cms: Vec<u8>,
 }
 
 impl Registry {
@@ -179,6 +211,7 @@ impl Registry {
             version: 0,
             countries: BTreeMap::new(),
             signers: BTreeMap::new(),
+            batches: BTreeMap::new(),
         }
     }
 
@@ -216,29 +249,28 @@ impl Registry {
         Ok(self.version)
     }
 
-    /// Checks a CMS upload from `country` and returns the DSC it carries with its signing
-    /// time: the country is onboarded, the CMS verifies, its signer is one of the country's
-    /// upload certificates, it was signed after the country's last accepted upload (and not
-    /// in the future), and the content is a DSC of that country issued by one of its CSCAs.
-    fn checked_upload(
+    /// Checks a CMS message from `country`: the country is onboarded, the CMS verifies, its
+    /// signer is one of the country's upload certificates, and it was signed after the
+    /// country's last accepted upload (and not in the future). Returns the content and the
+    /// signing time.
+    fn checked_cms(
         &self,
         country: &str,
         cms_der: &[u8],
         now: Timestamp,
-    ) -> Result<(SignerCertificate, Vec<u8>, Timestamp), GatewayError> {
+    ) -> Result<(Vec<u8>, Timestamp), GatewayError> {
         let onboarded = self
             .countries
             .get(country)
             .ok_or_else(|| GatewayError::NotOnboarded(country.to_owned()))?;
-        let verified = cms::verify(cms_der, None).map_err(GatewayError::Cms)?;
-        let certificates = &onboarded.verified.certificates;
-        if !certificates
-            .upload
-            .iter()
-            .any(|u| u.der() == verified.signer.der())
-        {
-            return Err(GatewayError::NotAnUploadCertificate(country.to_owned()));
-        }
+        let verified = onboarded
+            .verified
+            .certificates
+            .verify_upload(cms_der, None)
+            .map_err(|e| match e {
+                UploadSignatureError::Cms(e) => GatewayError::Cms(e),
+                _ => GatewayError::NotAnUploadCertificate(country.to_owned()),
+            })?;
         let signed_at = verified
             .signing_time
             .ok_or(GatewayError::SigningTimeMissing)?;
@@ -257,7 +289,20 @@ impl Registry {
                 last,
             });
         }
-        let dsc = SignerCertificate::from_der(&verified.content)
+        Ok((verified.content, signed_at))
+    }
+
+    /// Checks a CMS upload of a DSC from `country` ([`checked_cms`](Self::checked_cms)) and
+    /// returns the DSC with its signing time: a DSC of that country issued by one of its CSCAs.
+    fn checked_upload(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<(SignerCertificate, Vec<u8>, Timestamp), GatewayError> {
+        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let certificates = &self.countries[country].verified.certificates;
+        let dsc = SignerCertificate::from_der(&content)
             .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
         if dsc.country() != Some(country) {
             return Err(GatewayError::WrongCountry {
@@ -272,7 +317,7 @@ impl Registry {
         {
             return Err(GatewayError::NotIssuedByCsca(country.to_owned()));
         }
-        Ok((dsc, verified.content, signed_at))
+        Ok((dsc, content, signed_at))
     }
 
     fn accepted(&mut self, country: &str, signed_at: Timestamp) -> u64 {
@@ -368,6 +413,100 @@ impl Registry {
                 })
                 .collect(),
         }
+    }
+
+    /// Adds a revocation batch from a country's CMS upload: a valid batch of that country,
+    /// not expired, for one of its signers (current or withdrawn) or `UNKNOWN_KID`. Returns
+    /// the batch id.
+    pub fn upload_batch(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<String, GatewayError> {
+        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let batch = RevocationBatch::from_json(&content).map_err(GatewayError::Batch)?;
+        if batch.country != country {
+            return Err(GatewayError::WrongCountry {
+                country: country.to_owned(),
+                found: batch.country,
+            });
+        }
+        if batch.expires <= now {
+            return Err(GatewayError::BatchExpired {
+                expires: batch.expires,
+                now,
+            });
+        }
+        if batch.kid().map_err(GatewayError::Batch)?.is_some()
+            && !self
+                .signers
+                .values()
+                .any(|s| s.entry.country == country && s.entry.kid == batch.kid)
+        {
+            return Err(GatewayError::UnknownSigner(batch.kid));
+        }
+        let id = batch_id(cms_der);
+        if self.batches.contains_key(&id) {
+            return Err(GatewayError::AlreadyPresent(id));
+        }
+        let version = self.accepted(country, signed_at);
+        self.batches.insert(
+            id.clone(),
+            Batch {
+                item: BatchListItem {
+                    batch_id: id.clone(),
+                    country: country.to_owned(),
+                    date: now,
+                    deleted: false,
+                    version,
+                },
+                cms: cms_der.to_vec(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Deletes a revocation batch: the CMS (signed like an upload) carries `{"batchId"}`.
+    pub fn delete_batch(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let deletion: BatchDeletion = serde_json::from_slice(&content)
+            .map_err(|e| GatewayError::Batch(BatchError::Format(e.to_string())))?;
+        match self.batches.get(&deletion.batch_id) {
+            Some(b) if b.item.country == country && !b.item.deleted => {}
+            _ => return Err(GatewayError::UnknownBatch(deletion.batch_id)),
+        }
+        let version = self.accepted(country, signed_at);
+        let batch = self
+            .batches
+            .get_mut(&deletion.batch_id)
+            .expect("checked above");
+        batch.item.deleted = true;
+        batch.item.date = now;
+        batch.item.version = version;
+        Ok(version)
+    }
+
+    /// The revocation batches changed after version `since` (all with 0), deleted ones
+    /// included, in id order.
+    pub fn batch_list(&self, since: u64) -> Vec<BatchListItem> {
+        self.batches
+            .values()
+            .filter(|b| b.item.version > since)
+            .map(|b| b.item.clone())
+            .collect()
+    }
+
+    /// A batch's CMS as uploaded, and whether it was deleted.
+    pub fn batch(&self, id: &str) -> Option<(&[u8], bool)> {
+        self.batches
+            .get(id)
+            .map(|b| (b.cms.as_slice(), b.item.deleted))
     }
 
     /// The onboarded countries.
@@ -623,6 +762,105 @@ mod tests {
                 .upload_signer("AT", &sign(3), self::at(4))
                 .unwrap_err(),
             GatewayError::KidInUse(entry.kid)
+        );
+    }
+
+    #[test]
+    fn revocation_batches_are_the_countrys_own_and_deletions_final() {
+        use healthpass_network::revocation::verify_batch;
+        use healthpass_trust::revocation::HashType;
+        let (network, keys) = network();
+        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
+        let now = at(60);
+        let mut gateway = Registry::new(network.clone());
+        for c in [&at_c, &de] {
+            gateway
+                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
+                .unwrap();
+        }
+        let dsc = SignerCertificate::from_der(&at_c.pki.dsc_cert_der).unwrap();
+        let sign = |c: &Country, content: &[u8], minute| {
+            c.upload_signer()
+                .sign_at(content, false, at(minute))
+                .unwrap()
+        };
+        gateway
+            .upload_signer("AT", &sign(&at_c, &at_c.pki.dsc_cert_der, 1), now)
+            .unwrap();
+        let expires = at(60 * 24 * 365);
+        let batch = |country: &str, kid, expires| {
+            RevocationBatch::new(country, expires, kid, HashType::Uci, &[[9; 16]]).to_json()
+        };
+        let code = |r: Result<String, GatewayError>| r.unwrap_err().code();
+
+        let cms = sign(&at_c, &batch("AT", Some(dsc.kid()), expires), 2);
+        let id = gateway.upload_batch("AT", &cms, now).unwrap();
+        assert_eq!(id, batch_id(&cms));
+        // The replay is refused; so are a batch naming another country, another country's
+        // signer or an unknown one, an expired batch, and a malformed one.
+        assert_eq!(code(gateway.upload_batch("AT", &cms, now)), "out_of_order");
+        let de_batch = sign(&de, &batch("AT", None, expires), 3);
+        assert_eq!(
+            code(gateway.upload_batch("DE", &de_batch, now)),
+            "wrong_country"
+        );
+        let foreign_kid = sign(&de, &batch("DE", Some(dsc.kid()), expires), 4);
+        assert_eq!(
+            code(gateway.upload_batch("DE", &foreign_kid, now)),
+            "signer_unknown"
+        );
+        let expired = sign(&at_c, &batch("AT", None, at(30)), 5);
+        assert_eq!(
+            code(gateway.upload_batch("AT", &expired, now)),
+            "batch_expired"
+        );
+        let junk = sign(&at_c, b"{}", 6);
+        assert_eq!(
+            code(gateway.upload_batch("AT", &junk, now)),
+            "batch_invalid"
+        );
+
+        // A verifier checks the served CMS against AT's upload certificates.
+        let list = gateway
+            .trust_list()
+            .verify(&network, &BTreeMap::new())
+            .unwrap();
+        let items = gateway.batch_list(0);
+        assert_eq!(items.len(), 1);
+        let (served, deleted) = gateway.batch(&id).unwrap();
+        assert!(!deleted);
+        let checked = verify_batch(&items[0], served, &list.countries).unwrap();
+        assert_eq!(checked.hashes().unwrap(), [[9; 16]]);
+        // Listed under another country, or with another id, it is refused.
+        let mut moved = items[0].clone();
+        moved.country = "DE".into();
+        assert!(verify_batch(&moved, served, &list.countries).is_err());
+        let mut renamed = items[0].clone();
+        renamed.batch_id = batch_id(b"other");
+        assert!(verify_batch(&renamed, served, &list.countries).is_err());
+
+        // Deletion: only by its country, once.
+        let deletion =
+            |c: &Country, minute| sign(c, format!(r#"{{"batchId":"{id}"}}"#).as_bytes(), minute);
+        assert_eq!(
+            gateway
+                .delete_batch("DE", &deletion(&de, 7), now)
+                .unwrap_err()
+                .code(),
+            "batch_unknown"
+        );
+        let version = gateway
+            .delete_batch("AT", &deletion(&at_c, 8), now)
+            .unwrap();
+        assert_eq!(gateway.batch(&id).map(|(_, d)| d), Some(true));
+        assert_eq!(gateway.batch_list(version - 1)[0].deleted, true);
+        assert!(gateway.batch_list(version).is_empty());
+        assert_eq!(
+            gateway
+                .delete_batch("AT", &deletion(&at_c, 9), now)
+                .unwrap_err()
+                .code(),
+            "batch_unknown"
         );
     }
 }

@@ -8,6 +8,10 @@
 //! | `POST /onboarding` | a signed onboarding record (JSON); k of n governance signatures |
 //! | `POST /signerCertificate` | `application/cms`: Base64 CMS with the DSC; needs an authenticated country |
 //! | `POST /signerCertificate/delete` | the same, to withdraw it |
+//! | `GET /revocation-list[?since=V]` | revocation batches changed after version `V`: `{more, batches: [{batchId, country, date, deleted, version}]}` |
+//! | `GET /revocation-list/{batchId}` | the batch's CMS as uploaded (`application/cms`, Base64); 410 once deleted |
+//! | `POST /revocation-list` | `application/cms`: a revocation batch; needs an authenticated country |
+//! | `POST /revocation-list/delete` | `application/cms`: `{"batchId"}`; needs an authenticated country |
 //!
 //! The country of an upload is the one its TLS client certificate authenticated: the TLS layer
 //! puts an [`AuthenticatedCountry`] into the request's extensions. Without it, uploads are
@@ -16,12 +20,13 @@
 
 use crate::store::{Change, ChangeKind, Store, StoreError};
 use crate::{GatewayError, Registry};
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use healthpass_network::cms;
+use healthpass_network::revocation::{BatchList, batch_id};
 use healthpass_network::{Network, SignedOnboarding};
 use jiff::Timestamp;
 use serde_json::json;
@@ -97,6 +102,10 @@ fn apply(
             .upload_signer(country, body, at)
             .map(|_| registry.version()),
         ChangeKind::Withdrawal => registry.withdraw_signer(country, body, at),
+        ChangeKind::RevocationBatch => registry
+            .upload_batch(country, body, at)
+            .map(|_| registry.version()),
+        ChangeKind::RevocationDeletion => registry.delete_batch(country, body, at),
     }
 }
 
@@ -184,6 +193,15 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             "/signerCertificate/delete",
             cms_route(ChangeKind::Withdrawal),
         )
+        .route(
+            "/revocation-list",
+            get(revocation_list).merge(cms_route(ChangeKind::RevocationBatch)),
+        )
+        .route("/revocation-list/{batch}", get(revocation_batch))
+        .route(
+            "/revocation-list/delete",
+            cms_route(ChangeKind::RevocationDeletion),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(gateway)
 }
@@ -233,6 +251,54 @@ async fn trust_list(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> 
     ([(header::ETAG, etag)], Json(list)).into_response()
 }
 
+/// `?since=` of the revocation list.
+#[derive(serde::Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn revocation_list(
+    State(gateway): State<Arc<Gateway>>,
+    Query(Since { since }): Query<Since>,
+) -> Response {
+    let registry = gateway.registry.lock().await;
+    let list = BatchList {
+        more: false,
+        batches: registry.batch_list(since),
+    };
+    let etag = format!("\"{}\"", registry.version());
+    ([(header::ETAG, etag)], Json(list)).into_response()
+}
+
+async fn revocation_batch(
+    State(gateway): State<Arc<Gateway>>,
+    Path(batch): Path<String>,
+) -> Response {
+    use base64::Engine;
+    let registry = gateway.registry.lock().await;
+    match registry.batch(&batch) {
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "batch_unknown",
+            "no revocation batch has this id",
+        ),
+        Some((_, true)) => problem(
+            StatusCode::GONE,
+            "batch_deleted",
+            "the country deleted this revocation batch",
+        ),
+        Some((cms, false)) => (
+            [
+                (header::CONTENT_TYPE, "application/cms"),
+                (header::ETAG, &format!("\"{batch}\"")),
+            ],
+            base64::engine::general_purpose::STANDARD.encode(cms),
+        )
+            .into_response(),
+    }
+}
+
 async fn onboarding(State(gateway): State<Arc<Gateway>>, body: axum::body::Bytes) -> Response {
     match gateway
         .submit(ChangeKind::Onboarding, "", body.to_vec(), Timestamp::now())
@@ -260,15 +326,19 @@ async fn cms_change(
         Ok(der) => der,
         Err(e) => return submit_error(SubmitError::Refused(GatewayError::Cms(e))),
     };
+    let id = batch_id(&der);
     match gateway.submit(kind, &country, der, Timestamp::now()).await {
-        Ok(version) => {
-            let status = if kind == ChangeKind::Upload {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            (status, Json(json!({"version": version}))).into_response()
-        }
+        Ok(version) => match kind {
+            ChangeKind::Upload => {
+                (StatusCode::CREATED, Json(json!({"version": version}))).into_response()
+            }
+            ChangeKind::RevocationBatch => (
+                StatusCode::CREATED,
+                Json(json!({"version": version, "batchId": id})),
+            )
+                .into_response(),
+            _ => Json(json!({"version": version})).into_response(),
+        },
         Err(e) => submit_error(e),
     }
 }

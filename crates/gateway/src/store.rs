@@ -19,6 +19,10 @@ pub enum ChangeKind {
     Upload,
     /// A DSC withdrawal (CMS DER).
     Withdrawal,
+    /// A revocation batch (CMS DER).
+    RevocationBatch,
+    /// The deletion of a revocation batch (CMS DER).
+    RevocationDeletion,
 }
 
 impl ChangeKind {
@@ -27,6 +31,8 @@ impl ChangeKind {
             Self::Onboarding => "onboarding",
             Self::Upload => "upload",
             Self::Withdrawal => "withdrawal",
+            Self::RevocationBatch => "revocation_batch",
+            Self::RevocationDeletion => "revocation_deletion",
         }
     }
 
@@ -35,6 +41,8 @@ impl ChangeKind {
             "onboarding" => Some(Self::Onboarding),
             "upload" => Some(Self::Upload),
             "withdrawal" => Some(Self::Withdrawal),
+            "revocation_batch" => Some(Self::RevocationBatch),
+            "revocation_deletion" => Some(Self::RevocationDeletion),
             _ => None,
         }
     }

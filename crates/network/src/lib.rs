@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod cms;
+pub mod revocation;
 pub mod trustlist;
 
 use base64::Engine;
@@ -314,6 +315,39 @@ pub struct OnboardingCertificates {
     pub upload: Vec<SignerCertificate>,
     /// Authentication certificates.
     pub authentication: Vec<SignerCertificate>,
+}
+
+/// Why a CMS message does not count as the country's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadSignatureError {
+    /// The CMS does not verify.
+    #[error(transparent)]
+    Cms(cms::CmsError),
+    /// It verifies, but its signer is not one of the country's upload certificates.
+    #[error("it is signed by {signer}, not by an upload certificate of the country")]
+    NotAnUploadCertificate {
+        /// The signer's subject.
+        signer: String,
+    },
+}
+
+impl OnboardingCertificates {
+    /// Verifies a CMS message as the country's: it verifies (over `detached`, when the
+    /// content is not in the message), and its signer is one of the upload certificates.
+    pub fn verify_upload(
+        &self,
+        cms_der: &[u8],
+        detached: Option<&[u8]>,
+    ) -> Result<cms::VerifiedCms, UploadSignatureError> {
+        let verified = cms::verify(cms_der, detached).map_err(UploadSignatureError::Cms)?;
+        if !self.upload.iter().any(|u| u.der() == verified.signer.der()) {
+            return Err(UploadSignatureError::NotAnUploadCertificate {
+                signer: verified.signer.subject().to_owned(),
+            });
+        }
+        Ok(verified)
+    }
 }
 
 impl OnboardingRecord {

@@ -112,7 +112,7 @@ pub enum EntryRejection {
     },
     /// The country's CMS signature over the DSC is missing, invalid, or not by one of its
     /// upload certificates.
-    #[error("DSC {thumbprint} of {country}: upload signature {problem}")]
+    #[error("DSC {thumbprint} of {country}: the upload signature is refused: {problem}")]
     UploadSignature {
         /// The country.
         country: String,
@@ -303,18 +303,10 @@ fn check_entry(
     };
     let cms_der =
         cms::from_base64(entry.signature.as_bytes()).map_err(|e| upload_problem(e.to_string()))?;
-    let verified = cms::verify(&cms_der, Some(&der)).map_err(|e| upload_problem(e.to_string()))?;
-    let by_upload_cert = onboarding
+    onboarding
         .certificates
-        .upload
-        .iter()
-        .any(|u| u.der() == verified.signer.der());
-    if !by_upload_cert {
-        return Err(upload_problem(format!(
-            "is by {}, not by an upload certificate of {country}",
-            verified.signer.subject()
-        )));
-    }
+        .verify_upload(&cms_der, Some(&der))
+        .map_err(|e| upload_problem(e.to_string()))?;
     Ok(dsc)
 }
 
@@ -459,7 +451,7 @@ mod tests {
             matches!(verified.rejected[1], EntryRejection::NotIssuedByCsca { ref country, .. } if country == "AT")
         );
         assert!(
-            matches!(verified.rejected[2], EntryRejection::UploadSignature { ref problem, .. } if problem.contains("not by an upload certificate of AT"))
+            matches!(verified.rejected[2], EntryRejection::UploadSignature { ref problem, .. } if problem.contains("not by an upload certificate of the country"))
         );
         assert!(
             matches!(verified.rejected[3], EntryRejection::Entry { ref problem, .. } if problem.contains("subject country is \"AT\""))
