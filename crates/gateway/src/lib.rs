@@ -853,7 +853,7 @@ mod tests {
             .delete_batch("AT", &deletion(&at_c, 8), now)
             .unwrap();
         assert_eq!(gateway.batch(&id).map(|(_, d)| d), Some(true));
-        assert_eq!(gateway.batch_list(version - 1)[0].deleted, true);
+        assert!(gateway.batch_list(version - 1)[0].deleted);
         assert!(gateway.batch_list(version).is_empty());
         assert_eq!(
             gateway
