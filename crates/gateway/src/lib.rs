@@ -15,6 +15,7 @@
 
 pub mod server;
 pub mod store;
+pub mod tls;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -92,9 +93,13 @@ pub enum GatewayError {
         /// The gateway's time.
         now: Timestamp,
     },
-    /// The CMS was signed before the country's last accepted upload: a replay, or out of order.
+    /// The very same CMS message was accepted before: a replay.
+    #[error("this CMS message was accepted before: a replay")]
+    Replayed,
+    /// The CMS was signed before the country's last accepted upload: a replay of an older
+    /// message, or out of order.
     #[error(
-        "the upload was signed at {signed_at}, not after {country}'s last accepted upload ({last}): a replay or out of order"
+        "the upload was signed at {signed_at}, before {country}'s last accepted upload ({last}): a replay or out of order"
     )]
     OutOfOrder {
         /// The country.
@@ -118,6 +123,11 @@ pub enum GatewayError {
         /// The gateway's time.
         now: Timestamp,
     },
+    /// The TLS client certificate is no onboarded country's authentication certificate.
+    #[error(
+        "the TLS client certificate is not the authentication certificate of an onboarded country"
+    )]
+    UnknownClientCertificate,
     /// A deletion names a batch the country does not have (or deleted already).
     #[error("revocation batch {0} is not a current batch of this country")]
     UnknownBatch(String),
@@ -142,9 +152,11 @@ impl GatewayError {
             Self::SigningTimeMissing => "signing_time_missing",
             Self::SigningTimeInFuture { .. } => "signing_time_in_future",
             Self::OutOfOrder { .. } => "out_of_order",
+            Self::Replayed => "replayed",
             Self::Batch(_) => "batch_invalid",
             Self::BatchExpired { .. } => "batch_expired",
             Self::UnknownBatch(_) => "batch_unknown",
+            Self::UnknownClientCertificate => "client_certificate_unknown",
         }
     }
 
@@ -193,6 +205,15 @@ pub struct Registry {
     signers: BTreeMap<String, Signer>,
     /// Revocation batches by id; deleted ones stay as tombstones.
     batches: BTreeMap<String, Batch>,
+    /// SHA-256 of every CMS message accepted: the same message twice is a replay. (Signing
+    /// times have one-second resolution, so a burst of uploads may share one.)
+    accepted_cms: std::collections::HashSet<[u8; 32]>,
+}
+
+fn cms_digest(cms_der: &[u8]) -> [u8; 32] {
+    let mut digest = [0; 32];
+    digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, cms_der).as_ref());
+    digest
 }
 
 /// A revocation batch the gateway accepted.
@@ -212,6 +233,7 @@ impl Registry {
             countries: BTreeMap::new(),
             signers: BTreeMap::new(),
             batches: BTreeMap::new(),
+            accepted_cms: std::collections::HashSet::new(),
         }
     }
 
@@ -250,8 +272,8 @@ impl Registry {
     }
 
     /// Checks a CMS message from `country`: the country is onboarded, the CMS verifies, its
-    /// signer is one of the country's upload certificates, and it was signed after the
-    /// country's last accepted upload (and not in the future). Returns the content and the
+    /// signer is one of the country's upload certificates, it was not accepted before, and it
+    /// was signed no earlier than the country's last accepted upload (and not in the future). Returns the content and the
     /// signing time.
     fn checked_cms(
         &self,
@@ -280,8 +302,11 @@ impl Registry {
         {
             return Err(GatewayError::SigningTimeInFuture { signed_at, now });
         }
+        if self.accepted_cms.contains(&cms_digest(cms_der)) {
+            return Err(GatewayError::Replayed);
+        }
         if let Some(last) = onboarded.last_upload
-            && signed_at <= last
+            && signed_at < last
         {
             return Err(GatewayError::OutOfOrder {
                 country: country.to_owned(),
@@ -320,7 +345,8 @@ impl Registry {
         Ok((dsc, content, signed_at))
     }
 
-    fn accepted(&mut self, country: &str, signed_at: Timestamp) -> u64 {
+    fn accepted(&mut self, country: &str, signed_at: Timestamp, cms_der: &[u8]) -> u64 {
+        self.accepted_cms.insert(cms_digest(cms_der));
         if let Some(c) = self.countries.get_mut(country) {
             c.last_upload = Some(signed_at);
         }
@@ -363,7 +389,7 @@ impl Registry {
                 withdrawn_at: None,
             },
         );
-        self.accepted(country, signed_at);
+        self.accepted(country, signed_at, cms_der);
         Ok(entry)
     }
 
@@ -380,7 +406,7 @@ impl Registry {
         match self.signers.get_mut(&thumbprint) {
             Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
                 s.withdrawn_at = Some(now);
-                Ok(self.accepted(country, signed_at))
+                Ok(self.accepted(country, signed_at, cms_der))
             }
             _ => Err(GatewayError::UnknownSigner(thumbprint)),
         }
@@ -450,7 +476,7 @@ impl Registry {
         if self.batches.contains_key(&id) {
             return Err(GatewayError::AlreadyPresent(id));
         }
-        let version = self.accepted(country, signed_at);
+        let version = self.accepted(country, signed_at, cms_der);
         self.batches.insert(
             id.clone(),
             Batch {
@@ -481,7 +507,7 @@ impl Registry {
             Some(b) if b.item.country == country && !b.item.deleted => {}
             _ => return Err(GatewayError::UnknownBatch(deletion.batch_id)),
         }
-        let version = self.accepted(country, signed_at);
+        let version = self.accepted(country, signed_at, cms_der);
         let batch = self
             .batches
             .get_mut(&deletion.batch_id)
@@ -507,6 +533,22 @@ impl Registry {
         self.batches
             .get(id)
             .map(|b| (b.cms.as_slice(), b.item.deleted))
+    }
+
+    /// The country whose authentication certificate is `certificate_der` (the TLS client
+    /// certificate, byte for byte, as the onboarding record lists it).
+    pub fn authenticate(&self, certificate_der: &[u8]) -> Result<&str, GatewayError> {
+        self.countries
+            .iter()
+            .find(|(_, c)| {
+                c.verified
+                    .certificates
+                    .authentication
+                    .iter()
+                    .any(|a| a.der() == certificate_der)
+            })
+            .map(|(code, _)| code.as_str())
+            .ok_or(GatewayError::UnknownClientCertificate)
     }
 
     /// The onboarded countries.
@@ -642,11 +684,8 @@ mod tests {
                 .sign_at(content, false, at(minute))
                 .unwrap()
         };
-        // Replaying the accepted upload: out of order. Signed later: already there.
-        assert_eq!(
-            code(gateway.upload_signer("AT", &upload, now)),
-            "out_of_order"
-        );
+        // Replaying the accepted upload: refused. Signed later: already there.
+        assert_eq!(code(gateway.upload_signer("AT", &upload, now)), "replayed");
         assert_eq!(
             code(gateway.upload_signer("AT", &at_upload(dsc, 2), now)),
             "signer_exists"
@@ -705,10 +744,19 @@ mod tests {
                 .code(),
             "upload_not_signed_by_country"
         );
-        // The original upload replayed as a withdrawal request: older than the last upload.
+        // The original upload replayed as a withdrawal request.
         assert_eq!(
             gateway
                 .withdraw_signer("AT", &upload, now)
+                .unwrap_err()
+                .code(),
+            "replayed"
+        );
+        // A new message signed before the last accepted one: out of order.
+        let early = at_c.upload_signer().sign_at(dsc, false, at(0)).unwrap();
+        assert_eq!(
+            gateway
+                .withdraw_signer("AT", &early, now)
                 .unwrap_err()
                 .code(),
             "out_of_order"
@@ -798,7 +846,7 @@ mod tests {
         assert_eq!(id, batch_id(&cms));
         // The replay is refused; so are a batch naming another country, another country's
         // signer or an unknown one, an expired batch, and a malformed one.
-        assert_eq!(code(gateway.upload_batch("AT", &cms, now)), "out_of_order");
+        assert_eq!(code(gateway.upload_batch("AT", &cms, now)), "replayed");
         let de_batch = sign(&de, &batch("AT", None, expires), 3);
         assert_eq!(
             code(gateway.upload_batch("DE", &de_batch, now)),

@@ -13,12 +13,14 @@
 //! | `POST /revocation-list` | `application/cms`: a revocation batch; needs an authenticated country |
 //! | `POST /revocation-list/delete` | `application/cms`: `{"batchId"}`; needs an authenticated country |
 //!
-//! The country of an upload is the one its TLS client certificate authenticated: the TLS layer
-//! puts an [`AuthenticatedCountry`] into the request's extensions. Without it, uploads are
-//! refused (401). Client errors are problem reports `{code, problem}`; internal errors are
+//! The country of an upload is the one whose authentication certificate the TLS client
+//! presented: the TLS layer ([`crate::tls`]) puts the [`ClientCertificate`] into the request's
+//! extensions, and the registry names its country. Without one, or with a certificate of no
+//! onboarded country, uploads are refused (401). Client errors are problem reports `{code, problem}`; internal errors are
 //! logged and answered with `{"code": "internal"}` only.
 
 use crate::store::{Change, ChangeKind, Store, StoreError};
+use crate::tls::ClientCertificate;
 use crate::{GatewayError, Registry};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -32,10 +34,6 @@ use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
 use tokio::sync::Mutex;
-
-/// The country a request's TLS client certificate authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedCountry(pub String);
 
 /// The largest request body: a CMS upload of a DSC is a few KiB.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -220,6 +218,7 @@ fn submit_error(err: SubmitError) -> Response {
             let status = match e {
                 GatewayError::AlreadyPresent(_)
                 | GatewayError::OutOfOrder { .. }
+                | GatewayError::Replayed
                 | GatewayError::OnboardingNotNewer { .. } => StatusCode::CONFLICT,
                 GatewayError::Withdrawn(_) => StatusCode::GONE,
                 _ => StatusCode::BAD_REQUEST,
@@ -312,15 +311,19 @@ async fn onboarding(State(gateway): State<Arc<Gateway>>, body: axum::body::Bytes
 async fn cms_change(
     gateway: &Gateway,
     kind: ChangeKind,
-    country: Option<AuthenticatedCountry>,
+    certificate: Option<ClientCertificate>,
     body: &[u8],
 ) -> Response {
-    let Some(AuthenticatedCountry(country)) = country else {
+    let Some(ClientCertificate(certificate)) = certificate else {
         return problem(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
             "uploads need a TLS client certificate of an onboarded country",
         );
+    };
+    let country = match gateway.registry.lock().await.authenticate(&certificate) {
+        Ok(country) => country.to_owned(),
+        Err(e) => return (StatusCode::UNAUTHORIZED, Json(e.problem_report())).into_response(),
     };
     let der = match cms::from_base64(body) {
         Ok(der) => der,
@@ -347,9 +350,9 @@ async fn cms_change(
 fn cms_route(kind: ChangeKind) -> axum::routing::MethodRouter<Arc<Gateway>> {
     post(
         move |State(gateway): State<Arc<Gateway>>,
-              country: Option<Extension<AuthenticatedCountry>>,
+              certificate: Option<Extension<ClientCertificate>>,
               body: axum::body::Bytes| async move {
-            cms_change(&gateway, kind, country.map(|Extension(c)| c), &body).await
+            cms_change(&gateway, kind, certificate.map(|Extension(c)| c), &body).await
         },
     )
 }
@@ -400,8 +403,9 @@ mod tests {
                 healthpass_trust::TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
             let upload = std::slice::from_ref(&self.pki.upload_cert_der);
             let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+            let auth = std::slice::from_ref(&self.pki.auth_cert_der);
             let record =
-                OnboardingRecord::new(&self.network, "AT", 1, t, &csca, upload, upload).unwrap();
+                OnboardingRecord::new(&self.network, "AT", 1, t, &csca, upload, auth).unwrap();
             let mut signed = SignedOnboarding::unsigned(record);
             for key in &self.keys[..signatures] {
                 signed.sign(key, &self.network).unwrap();
@@ -435,12 +439,13 @@ mod tests {
         (parts.status, parts.headers, json)
     }
 
-    fn post(path: &str, body: impl Into<Body>, country: Option<&str>) -> Request<Body> {
+    /// A POST as the TLS layer hands it on: with the client's certificate, if it gave one.
+    fn post(path: &str, body: impl Into<Body>, certificate: Option<&[u8]>) -> Request<Body> {
         let mut request = Request::post(path).body(body.into()).unwrap();
-        if let Some(c) = country {
+        if let Some(c) = certificate {
             request
                 .extensions_mut()
-                .insert(AuthenticatedCountry(c.into()));
+                .insert(ClientCertificate(Arc::from(c)));
         }
         request
     }
@@ -468,26 +473,28 @@ mod tests {
             (status, json["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
         );
+        // The upload certificate is not an authentication certificate.
         let (status, _, json) = call(
             &router,
-            post("/signerCertificate", body.clone(), Some("DE")),
+            post(
+                "/signerCertificate",
+                body.clone(),
+                Some(&f.pki.upload_cert_der),
+            ),
         )
         .await;
         assert_eq!(
             (status, json["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("country_not_onboarded"))
+            (StatusCode::UNAUTHORIZED, Some("client_certificate_unknown"))
         );
-        let (status, _, json) = call(
-            &router,
-            post("/signerCertificate", body.clone(), Some("AT")),
-        )
-        .await;
+        let auth = Some(f.pki.auth_cert_der.as_slice());
+        let (status, _, json) = call(&router, post("/signerCertificate", body.clone(), auth)).await;
         assert_eq!(status, StatusCode::CREATED, "{json}");
         assert_eq!(json["version"], 2);
-        let (status, _, json) = call(&router, post("/signerCertificate", body, Some("AT"))).await;
+        let (status, _, json) = call(&router, post("/signerCertificate", body, auth)).await;
         assert_eq!(
             (status, json["code"].as_str()),
-            (StatusCode::CONFLICT, Some("out_of_order"))
+            (StatusCode::CONFLICT, Some("replayed"))
         );
 
         let (status, headers, json) = call(

@@ -205,6 +205,60 @@ pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> 
     })
 }
 
+/// A gateway's TLS server credentials: a CA (give its certificate to clients) and a server
+/// certificate it issued for `names` (DNS names or IP addresses).
+#[derive(Debug, Clone)]
+pub struct GatewayTls {
+    /// The CA certificate clients trust (PEM).
+    pub ca_cert_pem: String,
+    /// The server certificate (PEM).
+    pub cert_pem: String,
+    /// The server key (PKCS#8 PEM).
+    pub key_pem: String,
+}
+
+/// Makes TLS server credentials for a test gateway.
+pub fn generate_gateway_tls(
+    names: &[String],
+    not_before: jiff::Timestamp,
+    days: i64,
+) -> Result<GatewayTls, PkiError> {
+    let until = not_before
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .map_err(generate)?;
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    ca.distinguished_name = DistinguishedName::new();
+    ca.distinguished_name.push(
+        DnType::CommonName,
+        format!("healthpass gateway CA ({TEST_MARK})"),
+    );
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    ca.not_before = to_offset(not_before)?;
+    ca.not_after = to_offset(until)?;
+    let ca_cert = ca.self_signed(&ca_key).map_err(generate)?;
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+    let mut server = CertificateParams::new(names.to_vec()).map_err(generate)?;
+    server.distinguished_name = DistinguishedName::new();
+    server.distinguished_name.push(
+        DnType::CommonName,
+        format!("healthpass gateway ({TEST_MARK})"),
+    );
+    server.is_ca = IsCa::ExplicitNoCa;
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.not_before = to_offset(not_before)?;
+    server.not_after = to_offset(until)?;
+    let cert = server.signed_by(&key, &issuer).map_err(generate)?;
+    Ok(GatewayTls {
+        ca_cert_pem: ca_cert.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,51 +1,130 @@
-//! The trust network end to end, without the wire (HTTP and mutual TLS come on top of this):
-//! a 2-of-3 governance network, three countries onboarded, each uploading its signer through
-//! the gateway's checks; a verifier that checks the published list itself and verifies a
-//! certificate green; the signer withdrawn, and the same certificate red for that reason.
+//! The trust network end to end, over the wire: a 2-of-3 governance network; a gateway on
+//! loopback with mutual TLS and its SQLite log; three countries onboarded, each uploading its
+//! signer with its own authentication and upload certificates; a verifier that syncs and checks
+//! every chain itself. A certificate of AT verifies green; a revocation batch makes another
+//! red ("certificate revoked"); AT withdraws its signer and, after the next sync, the first is
+//! red ("signer withdrawn"). Each attack the issue names is refused with its reason.
 
-use healthpass_gateway::Registry;
-use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
+use healthpass_client::http::{ClientError, ClientTls, GatewayClient};
+use healthpass_client::sync::{SyncError, TrustState, sync};
+use healthpass_client::upload::{UploadError, UploadKind, upload};
+use healthpass_gateway::server::{Gateway, router};
+use healthpass_gateway::store::Store;
+use healthpass_gateway::tls;
+use healthpass_issue::pki::{GatewayTls, TestPki, TestPkiOptions, generate_test_pki};
 use healthpass_network::cms::UploadSigner;
+use healthpass_network::revocation::RevocationBatch;
 use healthpass_network::trustlist::TrustList;
 use healthpass_network::{GovernanceKey, Network, OnboardingRecord, SignedOnboarding};
-use healthpass_trust::TrustStore;
-use healthpass_verify::{ReasonCode, Verdict};
+use healthpass_trust::revocation::{CertificateHashes, HashType};
+use healthpass_trust::{SignerCertificate, TrustStore};
+use healthpass_verify::{ReasonCode, TrustFreshness, Verdict, VerifyOptions};
 use jiff::{SignedDuration, Timestamp};
-use std::collections::BTreeMap;
 
-use crate::fixtures::{issuer, t0, vaccination};
+use crate::fixtures::{issuer, vaccination};
 
 struct Country {
     code: &'static str,
-    /// CSCA and the DSC that signs health certificates.
     pki: TestPki,
 }
 
-fn country(code: &'static str) -> Country {
-    let make = || {
-        generate_test_pki(&TestPkiOptions::new(
+impl Country {
+    /// A country whose certificates are valid now (the gateway checks TLS client
+    /// certificates against the real clock).
+    fn new(code: &'static str) -> Self {
+        let options = TestPkiOptions::new(code, Timestamp::now() - SignedDuration::from_hours(24));
+        Country {
             code,
-            t0() - SignedDuration::from_hours(24),
-        ))
-        .unwrap()
-    };
-    Country { code, pki: make() }
-}
+            pki: generate_test_pki(&options).unwrap(),
+        }
+    }
 
-/// What a verifier does on sync: read the list as it came over the wire and check every
-/// chain against the network definition it holds.
-fn sync(gateway: &Registry, network: &Network) -> TrustStore {
-    let wire = serde_json::to_string(&gateway.trust_list()).unwrap();
-    let list = TrustList::from_json(&wire)
-        .unwrap()
-        .verify(network, &BTreeMap::new())
+    fn record(&self, network: &Network, keys: &[&GovernanceKey]) -> Vec<u8> {
+        let csca = TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
+        let record = OnboardingRecord::new(
+            network,
+            self.code,
+            1,
+            Timestamp::now(),
+            &csca,
+            std::slice::from_ref(&self.pki.upload_cert_der),
+            std::slice::from_ref(&self.pki.auth_cert_der),
+        )
         .unwrap();
-    assert!(list.rejected.is_empty(), "{:?}", list.rejected);
-    list.to_trust_store()
+        let mut signed = SignedOnboarding::unsigned(record);
+        for key in keys {
+            signed.sign(key, network).unwrap();
+        }
+        signed.to_json().into_bytes()
+    }
+
+    /// Signs `content` with the country's upload certificate, now.
+    fn cms(&self, content: &[u8]) -> Vec<u8> {
+        UploadSigner::new(&self.pki.upload_key_pem, &self.pki.upload_cert_der)
+            .unwrap()
+            .sign_at(content, false, Timestamp::now())
+            .unwrap()
+    }
+
+    /// A mutual-TLS client with the country's authentication certificate.
+    fn client(&self, gateway: &Wire) -> GatewayClient {
+        gateway.client(Some((&self.pki.auth_cert_pem, &self.pki.auth_key_pem)))
+    }
 }
 
-#[test]
-fn onboard_upload_verify_withdraw_verify_again() {
+/// A running gateway.
+struct Wire {
+    url: String,
+    tls: GatewayTls,
+    _dir: tempfile::TempDir,
+}
+
+impl Wire {
+    async fn start(network: &Network) -> Wire {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("gateway.db").display());
+        let gateway = Gateway::open(network.clone(), Store::open(&db).await.unwrap())
+            .await
+            .unwrap();
+        let tls = healthpass_issue::pki::generate_gateway_tls(
+            &["localhost".into()],
+            Timestamp::now() - SignedDuration::from_hours(1),
+            2,
+        )
+        .unwrap();
+        let acceptor = tls::acceptor(tls.cert_pem.as_bytes(), tls.key_pem.as_bytes()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(tls::serve(
+            listener,
+            acceptor,
+            router(gateway),
+            std::future::pending(),
+        ));
+        Wire {
+            url: format!("https://localhost:{port}"),
+            tls,
+            _dir: dir,
+        }
+    }
+
+    fn client(&self, identity: Option<(&str, &str)>) -> GatewayClient {
+        let tls = ClientTls {
+            ca_pem: Some(self.tls.ca_cert_pem.clone().into_bytes()),
+            identity: identity.map(|(c, k)| (c.as_bytes().to_vec(), k.as_bytes().to_vec())),
+        };
+        GatewayClient::new(&self.url, &tls).unwrap()
+    }
+}
+
+fn refused(result: Result<serde_json::Value, UploadError>) -> String {
+    match result {
+        Err(UploadError::Refused(problem)) => problem,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn network() -> (Network, [GovernanceKey; 3]) {
     let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
     let network = Network::new(
         "test-net",
@@ -53,60 +132,316 @@ fn onboard_upload_verify_withdraw_verify_again() {
         keys.iter().map(GovernanceKey::public).collect(),
     )
     .unwrap();
-    let countries = [country("AT"), country("DE"), country("FR")];
-    let mut gateway = Registry::new(network.clone());
-    for (i, c) in countries.iter().enumerate() {
-        let csca = TrustStore::parse_certificates(c.pki.csca_cert_pem.as_bytes());
-        let upload = std::slice::from_ref(&c.pki.upload_cert_der);
-        let record =
-            OnboardingRecord::new(&network, c.code, 1, t0(), &csca, upload, upload).unwrap();
-        let mut signed = SignedOnboarding::unsigned(record);
-        // Different pairs of governance members sign for different countries.
-        signed.sign(&keys[i % 3], &network).unwrap();
-        signed.sign(&keys[(i + 1) % 3], &network).unwrap();
-        gateway.onboard(signed).unwrap();
-        let signer = UploadSigner::new(&c.pki.upload_key_pem, &c.pki.upload_cert_der).unwrap();
-        let cms = signer.sign_at(&c.pki.dsc_cert_der, false, t0()).unwrap();
-        gateway.upload_signer(c.code, &cms, t0()).unwrap();
-    }
-    assert_eq!(gateway.countries(), ["AT", "DE", "FR"]);
+    (network, keys)
+}
 
-    let at = &countries[0];
-    let text = issuer(&at.pki)
-        .issue(
-            &vaccination(),
-            t0(),
-            t0() + SignedDuration::from_hours(24 * 30),
-        )
-        .unwrap();
-    let now: Timestamp = t0() + SignedDuration::from_hours(1);
-    let trust = sync(&gateway, &network);
-    assert_eq!(trust.len(), 3);
-    let report = healthpass_verify::verify(&text, now, &trust);
-    assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+fn verify(text: &str, state: &TrustState, now: Timestamp) -> healthpass_verify::VerificationReport {
+    let options = VerifyOptions {
+        trust_freshness: Some(TrustFreshness {
+            fetched_at: state.fetched_at,
+            max_age: SignedDuration::from_hours(24),
+        }),
+        ..VerifyOptions::default()
+    };
+    healthpass_verify::verify_with(text, now, &state.to_trust_store().unwrap(), &options)
+}
 
-    // AT withdraws that signer; the verifier syncs again.
-    let signer = UploadSigner::new(&at.pki.upload_key_pem, &at.pki.upload_cert_der).unwrap();
-    let withdrawal = signer
-        .sign_at(
-            &at.pki.dsc_cert_der,
-            false,
-            t0() + SignedDuration::from_mins(1),
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls() {
+    let (network, keys) = network();
+    let wire = Wire::start(&network).await;
+    let public = wire.client(None);
+    let countries = [Country::new("AT"), Country::new("DE"), Country::new("FR")];
+
+    // Onboarding: one governance signature of three is refused; two (a different pair for
+    // each country) are enough.
+    let response = public
+        .post(
+            "/onboarding",
+            "application/json",
+            countries[0].record(&network, &[&keys[0]]),
         )
+        .await
         .unwrap();
-    gateway.withdraw_signer("AT", &withdrawal, now).unwrap();
-    let trust = sync(&gateway, &network);
-    assert_eq!(trust.len(), 2);
-    let report = healthpass_verify::verify(&text, now, &trust);
-    assert_eq!(report.verdict, Verdict::Red);
+    assert_eq!(response.status, 400);
     assert!(
-        report.has_reason(ReasonCode::SignerWithdrawn),
+        response.problem().contains("onboarding_invalid"),
+        "{}",
+        response.problem()
+    );
+    let mut accepted = Vec::new();
+    for (i, c) in countries.iter().enumerate() {
+        let signers = [&keys[i % 3], &keys[(i + 1) % 3]];
+        let response = public
+            .post(
+                "/onboarding",
+                "application/json",
+                c.record(&network, &signers),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, 201, "{}", response.problem());
+        let cms = c.cms(&c.pki.dsc_cert_der);
+        let answer = upload(&c.client(&wire), UploadKind::Signer, &cms)
+            .await
+            .unwrap();
+        assert!(answer["version"].as_u64().is_some(), "{answer}");
+        accepted.push(cms);
+    }
+    let [at, de, _fr] = &countries;
+    let at_accepted = accepted.swap_remove(0);
+    let at_dsc = SignerCertificate::from_der(&at.pki.dsc_cert_der).unwrap();
+
+    // Attacks on uploads, each refused with its reason.
+    let at_cms = at.cms(&at.pki.dsc_cert_der);
+    // No client certificate; one of no onboarded country.
+    let anonymous = refused(upload(&public, UploadKind::Signer, &at_cms).await);
+    assert!(anonymous.starts_with("401 unauthenticated"), "{anonymous}");
+    let stranger = Country::new("AT");
+    let unknown = refused(upload(&stranger.client(&wire), UploadKind::Signer, &at_cms).await);
+    assert!(
+        unknown.starts_with("401 client_certificate_unknown"),
+        "{unknown}"
+    );
+    // DE's connection uploading AT's CMS (for another country), or AT's DSC under DE's
+    // upload signature.
+    let for_at = refused(upload(&de.client(&wire), UploadKind::Signer, &at_cms).await);
+    assert!(for_at.contains("upload_not_signed_by_country"), "{for_at}");
+    let as_de = refused(
+        upload(
+            &de.client(&wire),
+            UploadKind::Signer,
+            &de.cms(&at.pki.dsc_cert_der),
+        )
+        .await,
+    );
+    assert!(as_de.contains("wrong_country"), "{as_de}");
+    // A DSC that AT's CSCA did not issue.
+    let rogue = refused(
+        upload(
+            &at.client(&wire),
+            UploadKind::Signer,
+            &at.cms(&stranger.pki.dsc_cert_der),
+        )
+        .await,
+    );
+    assert!(rogue.contains("not_issued_by_csca"), "{rogue}");
+    // Signed by the wrong key; not signed at all.
+    let wrong_key = UploadSigner::new(&at.pki.dsc_key_pem, &at.pki.dsc_cert_der)
+        .unwrap()
+        .sign_at(&at.pki.dsc_cert_der, false, Timestamp::now())
+        .unwrap();
+    let wrong = refused(upload(&at.client(&wire), UploadKind::Signer, &wrong_key).await);
+    assert!(wrong.contains("upload_not_signed_by_country"), "{wrong}");
+    let unsigned =
+        refused(upload(&at.client(&wire), UploadKind::Signer, &at.pki.dsc_cert_der).await);
+    assert!(unsigned.contains("cms_invalid"), "{unsigned}");
+    // An expired TLS client certificate fails the handshake itself.
+    let mut old = TestPkiOptions::new("AT", Timestamp::now() - SignedDuration::from_hours(24 * 10));
+    old.dsc_days = 1;
+    let expired = generate_test_pki(&old).unwrap();
+    let client = wire.client(Some((&expired.auth_cert_pem, &expired.auth_key_pem)));
+    match upload(&client, UploadKind::Signer, &at_cms).await {
+        Err(UploadError::Client(ClientError::Http(_) | ClientError::Tls { .. })) => {}
+        other => panic!("an expired client certificate got through: {other:?}"),
+    }
+
+    // A verifier syncs: three signers, each chain checked.
+    let mut state = sync(&public, &network, None, Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state.signers.len(), 3);
+    assert!(state.rejected.is_empty(), "{:?}", state.rejected);
+    let again = sync(&public, &network, Some(&state), Timestamp::now())
+        .await
+        .unwrap();
+    assert!(again.unchanged, "a second sync with nothing new is a 304");
+
+    let issued = Timestamp::now();
+    let until = issued + SignedDuration::from_hours(24 * 30);
+    let first = issuer(&at.pki)
+        .issue(&vaccination(), issued, until)
+        .unwrap();
+    let mut second_payload = vaccination();
+    second_payload["v"][0]["ci"] = "URN:UVCI:01:AT:00000000000000000000000000000002#4".into();
+    let second = issuer(&at.pki)
+        .issue(&second_payload, issued, until)
+        .unwrap();
+    let now = issued + SignedDuration::from_mins(1);
+    for text in [&first, &second] {
+        let report = verify(text, &state, now);
+        assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+    }
+
+    // AT revokes the second certificate by its UCI hash.
+    let hash = CertificateHashes::compute(
+        &[0; 64],
+        true,
+        "AT",
+        second_payload["v"][0]["ci"].as_str().unwrap(),
+    )
+    .uci;
+    let batch = RevocationBatch::new("AT", until, Some(at_dsc.kid()), HashType::Uci, &[hash]);
+    let answer = upload(
+        &at.client(&wire),
+        UploadKind::RevocationBatch,
+        &at.cms(&batch.to_json()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answer["batchId"].as_str().map(str::len),
+        Some(32),
+        "{answer}"
+    );
+    state = sync(&public, &network, Some(&state), Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state.revocations.len(), 1);
+    assert_eq!(verify(&first, &state, now).verdict, Verdict::Green);
+    let report = verify(&second, &state, now);
+    assert_eq!(report.verdict, Verdict::Red);
+    assert_eq!(report.reasons.len(), 1, "{:?}", report.reasons);
+    assert_eq!(report.reasons[0].code, ReasonCode::CertificateRevoked);
+
+    // AT withdraws its signer; after the next sync the first certificate is red too.
+    let withdrawal = at.cms(&at.pki.dsc_cert_der);
+    upload(&at.client(&wire), UploadKind::WithdrawSigner, &withdrawal)
+        .await
+        .unwrap();
+    state = sync(&public, &network, Some(&state), Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state.signers.len(), 2);
+    let report = verify(&first, &state, now);
+    assert_eq!(report.verdict, Verdict::Red);
+    assert_eq!(
+        report.reasons[0].code,
+        ReasonCode::SignerWithdrawn,
         "{:?}",
         report.reasons
     );
-    assert!(
-        report.reasons[0].message.contains("withdrawn by AT"),
-        "{}",
-        report.reasons[0].message
+    assert!(report.reasons[0].message.contains("withdrawn by AT"));
+
+    // Replaying the accepted upload after the withdrawal is refused, and so is a fresh upload
+    // of the withdrawn signer.
+    let replay = refused(upload(&at.client(&wire), UploadKind::Signer, &at_accepted).await);
+    assert!(replay.starts_with("409 replayed"), "{replay}");
+    let back = refused(
+        upload(
+            &at.client(&wire),
+            UploadKind::Signer,
+            &at.cms(&at.pki.dsc_cert_der),
+        )
+        .await,
     );
+    assert!(back.starts_with("410 signer_withdrawn"), "{back}");
+
+    // Trust data older than its allowed age: yellow, not a silent green.
+    let de_text = issuer(&de.pki)
+        .issue(&vaccination(), issued, until)
+        .unwrap();
+    assert_eq!(verify(&de_text, &state, now).verdict, Verdict::Green);
+    let late = state.fetched_at + SignedDuration::from_hours(25);
+    let report = verify(&de_text, &state, late);
+    assert_eq!(report.verdict, Verdict::Yellow, "{:?}", report.reasons);
+    assert_eq!(report.reasons[0].code, ReasonCode::TrustDataStale);
+}
+
+/// A gateway (or anything between it and the verifier) that changes what it serves: a DSC
+/// swapped in a row, or an older list served again. `trust sync` finds both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_rejects_a_tampered_or_rolled_back_list() {
+    let (network, keys) = network();
+    let wire = Wire::start(&network).await;
+    let public = wire.client(None);
+    let (at, de) = (Country::new("AT"), Country::new("DE"));
+    for c in [&at, &de] {
+        let response = public
+            .post(
+                "/onboarding",
+                "application/json",
+                c.record(&network, &[&keys[0], &keys[2]]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, 201);
+        upload(
+            &c.client(&wire),
+            UploadKind::Signer,
+            &c.cms(&c.pki.dsc_cert_der),
+        )
+        .await
+        .unwrap();
+    }
+    let served = public.get("/trustList", None).await.unwrap();
+    let honest = TrustList::from_json(std::str::from_utf8(&served.body).unwrap()).unwrap();
+    let state = sync(&public, &network, None, Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state.signers.len(), 2);
+
+    // The row of AT's signer now holds another certificate of AT (same country, valid form).
+    let mut tampered = honest.clone();
+    let rogue = Country::new("AT");
+    let entry = tampered
+        .signers
+        .iter_mut()
+        .find(|e| e.country == "AT")
+        .unwrap();
+    *entry = healthpass_network::trustlist::TrustListEntry::new(
+        &rogue.pki.dsc_cert_der,
+        "AT",
+        &healthpass_network::cms::detach(&at.cms(&at.pki.dsc_cert_der)).unwrap(),
+        entry.timestamp,
+    )
+    .unwrap();
+    tampered.version += 1;
+    let older = TrustList {
+        version: honest.version - 1,
+        ..honest.clone()
+    };
+    let courier = courier(vec![tampered, older]).await;
+
+    let first = sync(&courier, &network, Some(&state), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(first.state.signers.len(), 1, "only DE's signer is left");
+    assert_eq!(first.state.rejected.len(), 1, "{:?}", first.state.rejected);
+    assert!(
+        first.state.rejected[0].contains("not issued by any of its CSCAs"),
+        "{}",
+        first.state.rejected[0]
+    );
+    let err = sync(&courier, &network, Some(&first.state), Timestamp::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Rollback { .. }), "{err}");
+}
+
+/// Serves the given trust lists one after another on plain HTTP (and no revocations).
+async fn courier(lists: Vec<TrustList>) -> GatewayClient {
+    use axum::routing::get;
+    use std::sync::{Arc, Mutex};
+    let lists = Arc::new(Mutex::new(lists.into_iter()));
+    let app = axum::Router::new()
+        .route(
+            "/trustList",
+            get(move || {
+                let next = lists.lock().unwrap().next().unwrap();
+                async move { axum::Json(next) }
+            }),
+        )
+        .route(
+            "/revocation-list",
+            get(|| async { axum::Json(serde_json::json!({"more": false, "batches": []})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    GatewayClient::new(&format!("http://127.0.0.1:{port}"), &ClientTls::default()).unwrap()
 }

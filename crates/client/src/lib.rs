@@ -1,0 +1,18 @@
+//! The gateway's client.
+//!
+//! - [`http`]: a small HTTP/1.1 client over TCP or TLS (rustls; a client certificate for
+//!   countries' mutual TLS), with a cap on every response body.
+//! - [`sync`]: `trust sync` for verifiers: downloads the trust list and the revocation batches,
+//!   checks every signature chain itself (governance k of n → onboarding → CSCA → DSC, and each
+//!   country's CMS upload signature), and returns the [`TrustState`] a verifier uses offline.
+//!   It reads no clock and touches no file: the caller passes `now` and stores the state.
+//! - [`upload`]: a country's CMS uploads (signer certificates, withdrawals, revocation batches).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod http;
+pub mod sync;
+pub mod upload;
+
+pub use http::{ClientError, ClientTls, GatewayClient};
+pub use sync::{SyncError, SyncOutcome, TrustState};

@@ -1,0 +1,312 @@
+//! `trust sync`: what a verifier downloads, checks and keeps.
+//!
+//! The gateway is a courier. Every signer the state holds passed the whole chain here
+//! (governance k of n → the country's onboarding record → its CSCA → the DSC, and the
+//! country's CMS upload signature over the DSC); every revocation batch carries the country's
+//! CMS signature, checked here. What fails is left out and reported, never trusted. A list
+//! older than the one synced before (a lower version, or a country's onboarding rolled back)
+//! is refused as a whole, and the previous state stays.
+
+use crate::http::{ClientError, GatewayClient};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use healthpass_network::Network;
+use healthpass_network::revocation::{BatchList, verify_batch};
+use healthpass_network::trustlist::{TrustList, TrustListError, WithdrawnEntry};
+use healthpass_trust::revocation::{HashType, RevocationSource};
+use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner};
+use hyper::http::StatusCode;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The state file's format version.
+pub const STATE_FORMAT: u32 = 1;
+
+/// The file name of the state in its folder.
+pub const STATE_FILE: &str = "trust-state.json";
+
+/// What a verifier keeps between syncs: the verified trust data and what protects it from a
+/// rollback. It holds no personal data (signer certificates, hashes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustState {
+    /// [`STATE_FORMAT`].
+    pub format: u32,
+    /// The network's name.
+    pub network: String,
+    /// When the data was last confirmed current by the gateway.
+    pub fetched_at: Timestamp,
+    /// The trust list's version.
+    pub version: u64,
+    /// The trust list's `ETag`, for `If-None-Match`.
+    pub etag: Option<String>,
+    /// The highest onboarding sequence seen per country (a lower one later is a rollback).
+    pub sequences: BTreeMap<String, u64>,
+    /// Verified signer certificates, Base64 DER.
+    pub signers: Vec<String>,
+    /// Withdrawn signers.
+    pub withdrawn: Vec<WithdrawnEntry>,
+    /// Verified revocation batches, by id.
+    pub revocations: BTreeMap<String, StoredBatch>,
+    /// What the last sync refused, and why (for the operator).
+    pub rejected: Vec<String>,
+}
+
+/// A verified revocation batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoredBatch {
+    /// The revoking country.
+    pub country: String,
+    /// The signer's kid, Base64, or `UNKNOWN_KID`.
+    pub kid: String,
+    /// The hash type.
+    pub hash_type: String,
+    /// The hashes, Base64.
+    pub hashes: Vec<String>,
+}
+
+/// Why a sync failed; the previous state stays in force.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// Talking to the gateway failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The gateway answered with an error.
+    #[error("the gateway answered {path} with {problem}")]
+    Status {
+        /// The path requested.
+        path: String,
+        /// Its problem report, or the status.
+        problem: String,
+    },
+    /// The trust list is refused as a whole (another network, not JSON).
+    #[error(transparent)]
+    TrustList(#[from] TrustListError),
+    /// The gateway served an older list than the one synced before.
+    #[error(
+        "the gateway's trust list has version {got}, older than version {had} synced before: refusing a rollback"
+    )]
+    Rollback {
+        /// The version served.
+        got: u64,
+        /// The version held.
+        had: u64,
+    },
+    /// A response is not what the gateway's API describes.
+    #[error("{path}: {problem}")]
+    Format {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The state file is not usable.
+    #[error("the trust state is not usable: {0}")]
+    State(String),
+}
+
+/// The result of a sync.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    /// The new state, to store.
+    pub state: TrustState,
+    /// Whether the gateway said nothing changed (`304`).
+    pub unchanged: bool,
+}
+
+impl TrustState {
+    /// Reads a state file's content.
+    pub fn from_json(text: &str) -> Result<Self, SyncError> {
+        let state: Self =
+            serde_json::from_str(text).map_err(|e| SyncError::State(e.to_string()))?;
+        if state.format != STATE_FORMAT {
+            return Err(SyncError::State(format!(
+                "format {} is not {STATE_FORMAT}",
+                state.format
+            )));
+        }
+        Ok(state)
+    }
+
+    /// The state file's content.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the state serializes")
+    }
+
+    /// The trust store a verifier uses: the signers, the withdrawn ones, the revocations.
+    pub fn to_trust_store(&self) -> Result<TrustStore, SyncError> {
+        let mut store = TrustStore::new();
+        let bad = |what: &str| SyncError::State(format!("{what} is not valid"));
+        for signer in &self.signers {
+            let der = B64.decode(signer).map_err(|_| bad("a signer"))?;
+            let cert = SignerCertificate::from_der(&der).map_err(|_| bad("a signer"))?;
+            store.insert(cert);
+        }
+        for w in &self.withdrawn {
+            if let Some(kid) = decode_kid(&w.kid) {
+                store.insert_withdrawn(
+                    kid,
+                    WithdrawnSigner {
+                        country: w.country.clone(),
+                        withdrawn_at: w.withdrawn_at,
+                    },
+                );
+            }
+        }
+        for (id, batch) in &self.revocations {
+            let hash_type = HashType::parse(&batch.hash_type).ok_or_else(|| bad("a batch"))?;
+            let hashes = batch
+                .hashes
+                .iter()
+                .map(|h| {
+                    B64.decode(h)
+                        .ok()
+                        .and_then(|h| <[u8; 16]>::try_from(h).ok())
+                        .ok_or_else(|| bad("a revocation hash"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            store.revocations_mut().insert_batch(
+                RevocationSource {
+                    country: batch.country.clone(),
+                    batch_id: id.clone(),
+                },
+                decode_kid(&batch.kid),
+                hash_type,
+                hashes,
+            );
+        }
+        Ok(store)
+    }
+}
+
+fn decode_kid(kid: &str) -> Option<[u8; 8]> {
+    B64.decode(kid).ok().and_then(|k| k.try_into().ok())
+}
+
+async fn get_ok(
+    client: &GatewayClient,
+    path: &str,
+    etag: Option<&str>,
+) -> Result<crate::http::HttpResponse, SyncError> {
+    let response = client.get(path, etag).await?;
+    if response.status.is_success() || response.status == StatusCode::NOT_MODIFIED {
+        Ok(response)
+    } else {
+        Err(SyncError::Status {
+            path: path.to_owned(),
+            problem: response.problem(),
+        })
+    }
+}
+
+/// Syncs from the gateway at `client`: returns the new state, or an error and the caller
+/// keeps `previous`. `now` is recorded as the fetch time.
+pub async fn sync(
+    client: &GatewayClient,
+    network: &Network,
+    previous: Option<&TrustState>,
+    now: Timestamp,
+) -> Result<SyncOutcome, SyncError> {
+    let etag = previous.and_then(|p| p.etag.as_deref());
+    let response = get_ok(client, "/trustList", etag).await?;
+    if response.status == StatusCode::NOT_MODIFIED
+        && let Some(previous) = previous
+    {
+        let mut state = previous.clone();
+        state.fetched_at = now;
+        return Ok(SyncOutcome {
+            state,
+            unchanged: true,
+        });
+    }
+    let text = std::str::from_utf8(&response.body).map_err(|_| SyncError::Format {
+        path: "/trustList".into(),
+        problem: "not UTF-8".into(),
+    })?;
+    let list = TrustList::from_json(text)?;
+    if let Some(previous) = previous
+        && list.version < previous.version
+    {
+        return Err(SyncError::Rollback {
+            got: list.version,
+            had: previous.version,
+        });
+    }
+    let empty = BTreeMap::new();
+    let known = previous.map_or(&empty, |p| &p.sequences);
+    let verified = list.verify(network, known)?;
+    let mut rejected: Vec<String> = verified.rejected.iter().map(ToString::to_string).collect();
+    let mut sequences = known.clone();
+    for (country, onboarding) in &verified.countries {
+        let seq = sequences.entry(country.clone()).or_default();
+        *seq = (*seq).max(onboarding.record.sequence);
+    }
+
+    // Revocation batches: the changes since the version synced before.
+    let since = previous
+        .filter(|p| p.network == network.name)
+        .map_or(0, |p| p.version);
+    let mut revocations = previous.map(|p| p.revocations.clone()).unwrap_or_default();
+    let path = format!("/revocation-list?since={since}");
+    let listed = get_ok(client, &path, None).await?;
+    let batches: BatchList =
+        serde_json::from_slice(&listed.body).map_err(|e| SyncError::Format {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+    for item in &batches.batches {
+        revocations.remove(&item.batch_id);
+        if item.deleted {
+            continue;
+        }
+        let path = format!("/revocation-list/{}", item.batch_id);
+        let response = get_ok(client, &path, None).await?;
+        let checked = healthpass_network::cms::from_base64(&response.body)
+            .map_err(|e| e.to_string())
+            .and_then(|der| {
+                verify_batch(item, &der, &verified.countries).map_err(|e| e.to_string())
+            });
+        match checked {
+            Ok(batch) => {
+                revocations.insert(
+                    item.batch_id.clone(),
+                    StoredBatch {
+                        country: batch.country,
+                        kid: batch.kid,
+                        hash_type: batch.hash_type,
+                        hashes: batch.entries.into_iter().map(|e| e.hash).collect(),
+                    },
+                );
+            }
+            Err(problem) => rejected.push(format!(
+                "revocation batch {} of {}: {problem}",
+                item.batch_id, item.country
+            )),
+        }
+    }
+    // Batches of countries no longer onboarded do not count.
+    revocations.retain(|_, b| verified.countries.contains_key(&b.country));
+
+    Ok(SyncOutcome {
+        state: TrustState {
+            format: STATE_FORMAT,
+            network: network.name.clone(),
+            fetched_at: now,
+            version: list.version,
+            etag: response.etag,
+            sequences,
+            signers: verified
+                .signers
+                .iter()
+                .map(|s| B64.encode(s.der()))
+                .collect(),
+            withdrawn: verified.withdrawn,
+            revocations,
+            rejected,
+        },
+        unchanged: false,
+    })
+}
