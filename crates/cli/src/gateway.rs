@@ -1,18 +1,42 @@
-//! `healthpass gateway serve`: the trust network's gateway on HTTP.
+//! `healthpass gateway`: serve the trust network's gateway, and upload to one as a country.
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use healthpass_client::http::{ClientTls, GatewayClient};
+use healthpass_client::upload::{UploadKind, upload};
 use healthpass_gateway::server::{Gateway, router};
 use healthpass_gateway::store::Store;
 use healthpass_network::Network;
-use std::path::PathBuf;
+use healthpass_network::cms::UploadSigner;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::{input, outln};
 
 #[derive(Subcommand)]
 pub enum GatewayCommand {
-    /// Run the gateway. Mutual TLS for country uploads is not wired yet (issue 4): until it is,
-    /// uploads are refused with 401 and the gateway serves onboarding and the trust list.
+    /// Run the gateway. With --tls-cert/--tls-key it serves HTTPS and countries upload with
+    /// their authentication certificate (mutual TLS); without, it serves plain HTTP and
+    /// refuses every upload (401), which suits a read-only mirror.
     Serve(ServeArgs),
+    /// Upload to a gateway as a country: a CMS signed with the upload certificate, sent over
+    /// mutual TLS with the authentication certificate.
+    Upload(UploadArgs),
+    /// Submit a country's onboarding record (with k of n governance signatures) to a gateway.
+    /// It needs no login: the governance signatures are the authority.
+    Onboard(OnboardArgs),
+}
+
+#[derive(Args)]
+pub struct OnboardArgs {
+    /// The signed onboarding record (`healthpass network sign-onboarding`).
+    record: PathBuf,
+    /// The gateway, `https://host:port` or `http://host:port`.
+    #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
+    gateway: String,
+    /// The CA certificate of an https:// gateway (PEM).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -29,11 +53,73 @@ pub struct ServeArgs {
     /// The network definition (`healthpass network init` writes one).
     #[arg(long, value_name = "FILE", env = "HEALTHPASS_NETWORK")]
     network: PathBuf,
+    /// The server's TLS certificate chain (PEM); `healthpass keys gateway-tls` makes a test one.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HEALTHPASS_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The server's TLS private key (PEM).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HEALTHPASS_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    /// Add a signer certificate (INPUT: its PEM or DER file).
+    Signer,
+    /// Withdraw a signer certificate (INPUT: its PEM or DER file).
+    WithdrawSigner,
+    /// Publish a revocation batch (INPUT: the batch JSON file).
+    RevocationBatch,
+    /// Delete a revocation batch (INPUT: the batch id).
+    DeleteRevocationBatch,
+}
+
+#[derive(Args)]
+pub struct UploadArgs {
+    /// What to upload.
+    #[arg(value_enum)]
+    kind: Kind,
+    /// The file (or batch id) to upload; see KIND.
+    input: String,
+    /// The gateway, `https://host:port`.
+    #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
+    gateway: String,
+    /// The CA certificate that issued the gateway's TLS certificate (PEM).
+    #[arg(long, value_name = "FILE")]
+    ca: PathBuf,
+    /// The country's authentication certificate (PEM), for mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    auth_cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    auth_key: PathBuf,
+    /// The country's upload certificate (PEM), which signs the CMS.
+    #[arg(long, value_name = "FILE")]
+    upload_cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    upload_key: PathBuf,
 }
 
 pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
-    let GatewayCommand::Serve(args) = command;
-    let network = Network::from_json(&crate::input::read_text(&args.network)?)
+    match command {
+        GatewayCommand::Serve(args) => serve(args),
+        GatewayCommand::Upload(args) => upload_command(args),
+        GatewayCommand::Onboard(args) => onboard(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let network = Network::from_json(&input::read_text(&args.network)?)
         .with_context(|| args.network.display().to_string())?;
     let url = match &args.database {
         Some(url) => url.clone(),
@@ -42,6 +128,13 @@ pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot create {}", args.data.display()))?;
             format!("sqlite://{}", args.data.join("gateway.db").display())
         }
+    };
+    let acceptor = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            healthpass_gateway::tls::acceptor(&input::read_file(cert)?, &input::read_file(key)?)
+                .context("cannot use the TLS certificate and key")?,
+        ),
+        _ => None,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -52,13 +145,93 @@ pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        eprintln!("gateway listening on http://{}", listener.local_addr()?);
-        axum::serve(listener, router(gateway))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("server error")?;
+        let address = listener.local_addr()?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match acceptor {
+            Some(acceptor) => {
+                eprintln!("gateway listening on https://{address} (mutual TLS for uploads)");
+                healthpass_gateway::tls::serve(listener, acceptor, router(gateway), shutdown)
+                    .await
+                    .context("server error")?;
+            }
+            None => {
+                eprintln!(
+                    "gateway listening on http://{address} (no TLS: uploads are refused; \
+                     pass --tls-cert and --tls-key to accept them)"
+                );
+                axum::serve(listener, router(gateway))
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .context("server error")?;
+            }
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The DER of the first certificate in a PEM or DER file.
+fn certificate_der(path: &Path) -> anyhow::Result<Vec<u8>> {
+    healthpass_trust::TrustStore::parse_certificates(&input::read_file(path)?)
+        .into_iter()
+        .next()
+        .with_context(|| format!("{}: no certificate found", path.display()))
+}
+
+fn upload_command(args: UploadArgs) -> anyhow::Result<ExitCode> {
+    let (kind, content) = match args.kind {
+        Kind::Signer => (UploadKind::Signer, certificate_der(Path::new(&args.input))?),
+        Kind::WithdrawSigner => (
+            UploadKind::WithdrawSigner,
+            certificate_der(Path::new(&args.input))?,
+        ),
+        Kind::RevocationBatch => {
+            let json = input::read_file(Path::new(&args.input))?;
+            // Checked here too, so a mistake is reported before anything is signed.
+            healthpass_network::revocation::RevocationBatch::from_json(&json)
+                .with_context(|| args.input.clone())?;
+            (UploadKind::RevocationBatch, json)
+        }
+        Kind::DeleteRevocationBatch => (
+            UploadKind::DeleteRevocationBatch,
+            serde_json::to_vec(&serde_json::json!({ "batchId": args.input }))?,
+        ),
+    };
+    let signer = UploadSigner::new(
+        &input::read_text(&args.upload_key)?,
+        &certificate_der(&args.upload_cert)?,
+    )
+    .context("cannot use the upload certificate and key")?;
+    let cms = signer
+        .sign_at(&content, false, jiff::Timestamp::now())
+        .context("cannot sign the upload")?;
+    let tls = ClientTls {
+        ca_pem: Some(input::read_file(&args.ca)?),
+        identity: Some((
+            input::read_file(&args.auth_cert)?,
+            input::read_file(&args.auth_key)?,
+        )),
+    };
+    let client = GatewayClient::new(&args.gateway, &tls)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let answer = runtime.block_on(upload(&client, kind, &cms))?;
+    outln!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn onboard(args: OnboardArgs) -> anyhow::Result<ExitCode> {
+    let record = input::read_file(&args.record)?;
+    let tls = ClientTls {
+        ca_pem: args.ca.as_deref().map(input::read_file).transpose()?,
+        identity: None,
+    };
+    let client = GatewayClient::new(&args.gateway, &tls)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let response = runtime.block_on(client.post("/onboarding", "application/json", record))?;
+    if !response.status.is_success() {
+        anyhow::bail!("the gateway refused the record: {}", response.problem());
+    }
+    outln!("{}", String::from_utf8_lossy(&response.body));
+    Ok(ExitCode::SUCCESS)
 }

@@ -37,16 +37,32 @@ pub fn qr_text(input: &str) -> anyhow::Result<String> {
     Ok(text.trim().to_owned())
 }
 
-/// Loads `--trust` paths, or `data/trust` if none is given and it exists.
-pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<TrustStore> {
-    let mut store = TrustStore::new();
+/// Loads `--trust` paths, or `data/trust` if none is given and it exists. A folder holding
+/// a synced trust state (`healthpass trust sync --state DIR`) gives its verified signers,
+/// withdrawals and revocations, and the time they were fetched; it must be the only path.
+pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<(TrustStore, Option<Timestamp>)> {
     let default = [PathBuf::from(DEFAULT_TRUST_DIR)];
     let paths = if paths.is_empty() && default[0].is_dir() {
         &default[..]
     } else {
         paths
     };
+    let mut store = TrustStore::new();
+    let mut fetched_at: Option<Timestamp> = None;
     for path in paths {
+        if let Some(state) = crate::trust::load_state(path)? {
+            if paths.len() > 1 {
+                anyhow::bail!(
+                    "{}: a synced trust state must be the only --trust path",
+                    path.display()
+                );
+            }
+            store = state
+                .to_trust_store()
+                .with_context(|| path.display().to_string())?;
+            fetched_at = Some(state.fetched_at);
+            continue;
+        }
         store.load_path(path)?;
     }
     if store.is_empty() {
@@ -55,7 +71,7 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<TrustStore> {
              (pass --trust FILE_OR_DIR, or run `healthpass demo` to make a test PKI in {DEFAULT_TRUST_DIR})"
         );
     }
-    Ok(store)
+    Ok((store, fetched_at))
 }
 
 /// Where rules are looked for when no `--rules` is given.

@@ -14,6 +14,22 @@ use crate::input;
 pub enum KeysCommand {
     /// Make a TEST PKI (a CSCA and a DSC with the HCERT key usages). Never use it in production.
     TestPki(TestPkiArgs),
+    /// Make TEST TLS credentials for a gateway: a CA (give ca.crt.pem to clients) and a server
+    /// certificate for the given names.
+    GatewayTls(GatewayTlsArgs),
+}
+
+#[derive(Args)]
+pub struct GatewayTlsArgs {
+    /// Folder to write ca.crt.pem, gateway.crt.pem and gateway.key.pem into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// DNS names or IP addresses the gateway answers on (repeatable).
+    #[arg(long = "name", value_name = "NAME", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned()])]
+    names: Vec<String>,
+    /// Days the certificates are valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    days: i64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -57,7 +73,23 @@ pub const FILES: [&str; 8] = [
 pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::TestPki(args) => test_pki(args),
+        KeysCommand::GatewayTls(args) => gateway_tls(args),
     }
+}
+
+fn gateway_tls(args: GatewayTlsArgs) -> anyhow::Result<ExitCode> {
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let tls = pki::generate_gateway_tls(&args.names, start, args.days)?;
+    input::write_atomic(&args.out.join("ca.crt.pem"), tls.ca_cert_pem.as_bytes())?;
+    input::write_atomic(&args.out.join("gateway.crt.pem"), tls.cert_pem.as_bytes())?;
+    input::write_secret_atomic(&args.out.join("gateway.key.pem"), tls.key_pem.as_bytes())?;
+    outln!(
+        "Wrote TEST gateway TLS credentials for {} to {}: ca.crt.pem (for clients), \
+         gateway.crt.pem, gateway.key.pem",
+        args.names.join(", "),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn test_pki(args: TestPkiArgs) -> anyhow::Result<ExitCode> {

@@ -16,6 +16,7 @@ mod matrix;
 mod network;
 mod render;
 mod rules;
+mod trust;
 mod verify;
 
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ enum Command {
     /// The trust network's gateway.
     #[command(subcommand)]
     Gateway(gateway::GatewayCommand),
+    /// Trust data for verifiers: sync it from a gateway.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
     /// The trust network's governance: test networks and onboarding records.
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Network(cmd) => network::run(cmd),
         Command::Gateway(cmd) => gateway::run(cmd),
+        Command::Trust(cmd) => trust::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -7,17 +7,22 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use healthpass_verify::{Policy, Verdict, VerificationReport, VerifyOptions};
+use healthpass_verify::{Policy, TrustFreshness, Verdict, VerificationReport, VerifyOptions};
 use std::sync::Arc;
 
 use crate::input;
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// A signer certificate (PEM, DER or Base64 DER) or a folder of them; repeatable.
+    /// A signer certificate (PEM, DER or Base64 DER) or a folder of them; repeatable. Or the
+    /// folder of a synced trust state (`healthpass trust sync --state DIR`), alone.
     /// Default: data/trust, if it exists.
     #[arg(long = "trust", value_name = "PATH")]
     trust: Vec<PathBuf>,
+    /// How old synced trust data may be before the verdict is at best yellow
+    /// (`trust_data_stale`): e.g. 24h, 90m, 2h30m.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    trust_max_age: jiff::SignedDuration,
     /// Check validity at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
@@ -64,7 +69,7 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let trust = input::trust_store(&args.trust)?;
+    let (trust, fetched_at) = input::trust_store(&args.trust)?;
     let now = input::time_or_now(args.at.as_deref())?;
     let policy = match &args.country {
         Some(country) => {
@@ -87,6 +92,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         accept_missing_prefix: args.accept_missing_prefix,
         accept_uncompressed: args.accept_uncompressed,
         policy,
+        trust_freshness: fetched_at.map(|fetched_at| TrustFreshness {
+            fetched_at,
+            max_age: args.trust_max_age,
+        }),
         ..VerifyOptions::default()
     };
     if let Some(batch) = &args.batch {

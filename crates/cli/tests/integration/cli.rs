@@ -818,4 +818,169 @@ fn network_init_and_k_of_n_onboarding_through_the_cli() {
         stderr(&out)
     );
     assert!(!d.join("bad.json").exists());
+
+    // The gateway with mutual TLS; AT onboards, uploads its signer; a verifier syncs.
+    assert!(
+        healthpass(d, &["keys", "gateway-tls", "--out", "tls"])
+            .status
+            .success()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("https://localhost:{port}");
+    let mut server = GatewayProcess(
+        Command::new(env!("CARGO_BIN_EXE_healthpass"))
+            .args([
+                "gateway",
+                "serve",
+                "--network",
+                "net/network.json",
+                "--listen",
+                &listen,
+                "--tls-cert",
+                "tls/gateway.crt.pem",
+                "--tls-key",
+                "tls/gateway.key.pem",
+            ])
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let onboard = || {
+        healthpass(
+            d,
+            &[
+                "gateway",
+                "onboard",
+                "--gateway",
+                &url,
+                "--ca",
+                "tls/ca.crt.pem",
+                "at.json",
+            ],
+        )
+    };
+    let mut out = onboard();
+    for _ in 0..100 {
+        if out.status.success() || !stderr(&out).contains("cannot connect") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        out = onboard();
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    let upload = |kind: &str, input: &str| {
+        healthpass(
+            d,
+            &[
+                "gateway",
+                "upload",
+                kind,
+                input,
+                "--gateway",
+                &url,
+                "--ca",
+                "tls/ca.crt.pem",
+                "--auth-cert",
+                "at/auth.crt.pem",
+                "--auth-key",
+                "at/auth.key.pem",
+                "--upload-cert",
+                "at/upload.crt.pem",
+                "--upload-key",
+                "at/upload.key.pem",
+            ],
+        )
+    };
+    let out = upload("signer", "at/dsc.crt.pem");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // FR's DSC under AT's credentials: refused, and the reason is printed.
+    let out = upload("signer", "fr/dsc.crt.pem");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("wrong_country"), "{}", stderr(&out));
+
+    let sync = || {
+        healthpass(
+            d,
+            &[
+                "trust",
+                "sync",
+                "--gateway",
+                &url,
+                "--network",
+                "net/network.json",
+                "--ca",
+                "tls/ca.crt.pem",
+                "--state",
+                "state",
+            ],
+        )
+    };
+    let out = sync();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("synced version 2 from"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 countries, 1 signers"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&sync()).starts_with("unchanged: version 2"));
+
+    std::fs::write(d.join("payload.json"), vaccination().to_string()).unwrap();
+    let issued = healthpass(
+        d,
+        &[
+            "issue",
+            "hc1",
+            "--key",
+            "at/dsc.key.pem",
+            "--cert",
+            "at/dsc.crt.pem",
+            "payload.json",
+        ],
+    );
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let text = stdout(&issued).trim().to_owned();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--json", "--trust", "state"];
+        args.extend_from_slice(extra);
+        args.push(&text);
+        let out = healthpass(d, &args);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(verify(&[])["verdict"], "green");
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2)).to_string();
+    let stale = verify(&["--trust-max-age", "1h", "--at", &later]);
+    assert_eq!(stale["verdict"], "yellow");
+    assert_eq!(stale["reasons"][0]["code"], "trust_data_stale");
+
+    // Withdrawn at the gateway, and synced: red.
+    let out = upload("withdraw-signer", "at/dsc.crt.pem");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sync().status.success());
+    let withdrawn = verify(&[]);
+    assert_eq!(withdrawn["verdict"], "red");
+    assert_eq!(withdrawn["reasons"][0]["code"], "signer_withdrawn");
+    server.0.kill().unwrap();
+}
+
+/// Kills the gateway when a test ends, also when it fails.
+struct GatewayProcess(std::process::Child);
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
