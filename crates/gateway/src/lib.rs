@@ -15,6 +15,8 @@
 
 pub mod server;
 pub mod store;
+
+use store::ChangeKind;
 pub mod tls;
 
 use base64::Engine;
@@ -242,9 +244,99 @@ impl Registry {
         self.version
     }
 
+    /// Checks a change of `kind` from `country` (the one its TLS client certificate
+    /// authenticated; ignored for onboarding, whose record names its country) without
+    /// applying it. The gateway stores the change durably between this and [`commit`](Self::commit).
+    pub fn prepare(
+        &self,
+        kind: ChangeKind,
+        country: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
+        match kind {
+            ChangeKind::Onboarding => {
+                let text = std::str::from_utf8(body).map_err(|_| {
+                    GatewayError::Onboarding(GovernanceError::Format {
+                        what: "onboarding record",
+                        problem: "not UTF-8".into(),
+                    })
+                })?;
+                let signed = SignedOnboarding::from_json(text).map_err(GatewayError::Onboarding)?;
+                self.prepare_onboarding(signed)
+            }
+            ChangeKind::Upload => self.prepare_upload(country, body, now),
+            ChangeKind::Withdrawal => self.prepare_withdrawal(country, body, now),
+            ChangeKind::RevocationBatch => self.prepare_batch(country, body, now),
+            ChangeKind::RevocationDeletion => self.prepare_batch_deletion(country, body, now),
+        }
+    }
+
+    /// Applies a prepared change; returns the new version. `prepared` must come from
+    /// [`prepare`](Self::prepare) on this registry with no commit in between.
+    pub fn commit(&mut self, prepared: Prepared) -> u64 {
+        self.version += 1;
+        let version = self.version;
+        let Prepared {
+            country,
+            change,
+            accepted_at,
+            upload,
+        } = prepared;
+        if let Some((signed_at, digest)) = upload {
+            self.accepted_cms.insert(digest);
+            if let Some(c) = self.countries.get_mut(&country) {
+                c.last_upload = Some(signed_at);
+            }
+        }
+        match change {
+            PreparedChange::Onboarding(mut record) => {
+                record.last_upload = self.countries.get(&country).and_then(|c| c.last_upload);
+                self.countries.insert(country, *record);
+            }
+            PreparedChange::Signer(entry) => {
+                self.signers.insert(
+                    entry.thumbprint.clone(),
+                    Signer {
+                        entry,
+                        withdrawn_at: None,
+                    },
+                );
+            }
+            PreparedChange::Withdrawal(thumbprint) => {
+                if let Some(s) = self.signers.get_mut(&thumbprint) {
+                    s.withdrawn_at = Some(accepted_at);
+                }
+            }
+            PreparedChange::Batch { id, cms } => {
+                let item = BatchListItem {
+                    batch_id: id.clone(),
+                    country,
+                    date: accepted_at,
+                    deleted: false,
+                    version,
+                };
+                self.batches.insert(id, Batch { item, cms });
+            }
+            PreparedChange::BatchDeletion(id) => {
+                if let Some(b) = self.batches.get_mut(&id) {
+                    b.item.deleted = true;
+                    b.item.date = accepted_at;
+                    b.item.version = version;
+                }
+            }
+        }
+        version
+    }
+
     /// Onboards a country, or replaces its record with a newer one. The record must carry
     /// k of n valid governance signatures; the gateway's operator cannot add a country alone.
     pub fn onboard(&mut self, signed: SignedOnboarding) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_onboarding(signed)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_onboarding(&self, signed: SignedOnboarding) -> Result<Prepared, GatewayError> {
         let verified = signed
             .verify(&self.network)
             .map_err(GatewayError::Onboarding)?;
@@ -258,17 +350,17 @@ impl Registry {
                 current: current.verified.record.sequence,
             });
         }
-        let last_upload = self.countries.get(&country).and_then(|c| c.last_upload);
-        self.countries.insert(
+        let issued_at = verified.record.issued_at;
+        Ok(Prepared {
             country,
-            Country {
+            change: PreparedChange::Onboarding(Box::new(Country {
                 signed,
                 verified,
-                last_upload,
-            },
-        );
-        self.version += 1;
-        Ok(self.version)
+                last_upload: None,
+            })),
+            accepted_at: issued_at,
+            upload: None,
+        })
     }
 
     /// Checks a CMS message from `country`: the country is onboarded, the CMS verifies, its
@@ -345,15 +437,6 @@ impl Registry {
         Ok((dsc, content, signed_at))
     }
 
-    fn accepted(&mut self, country: &str, signed_at: Timestamp, cms_der: &[u8]) -> u64 {
-        self.accepted_cms.insert(cms_digest(cms_der));
-        if let Some(c) = self.countries.get_mut(country) {
-            c.last_upload = Some(signed_at);
-        }
-        self.version += 1;
-        self.version
-    }
-
     /// Adds a DSC from a country's CMS upload (`country` is the one its TLS client
     /// certificate authenticated). Returns the trust-list entry.
     pub fn upload_signer(
@@ -362,6 +445,21 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<TrustListEntry, GatewayError> {
+        let prepared = self.prepare_upload(country, cms_der, now)?;
+        let PreparedChange::Signer(entry) = &prepared.change else {
+            unreachable!("an upload prepares a signer")
+        };
+        let entry = entry.clone();
+        self.commit(prepared);
+        Ok(entry)
+    }
+
+    fn prepare_upload(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
         let (dsc, der, signed_at) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get(&thumbprint) {
@@ -382,15 +480,13 @@ impl Registry {
         let detached = cms::detach(cms_der).map_err(GatewayError::Cms)?;
         let entry = TrustListEntry::new(&der, country, &detached, now)
             .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
-        self.signers.insert(
-            thumbprint,
-            Signer {
-                entry: entry.clone(),
-                withdrawn_at: None,
-            },
-        );
-        self.accepted(country, signed_at, cms_der);
-        Ok(entry)
+        Ok(Prepared::upload(
+            country,
+            PreparedChange::Signer(entry),
+            now,
+            signed_at,
+            cms_der,
+        ))
     }
 
     /// Withdraws a DSC: the CMS (signed like an upload, after it) carries the DSC to
@@ -401,13 +497,28 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_withdrawal(country, cms_der, now)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_withdrawal(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
         let (dsc, _, signed_at) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
-        match self.signers.get_mut(&thumbprint) {
-            Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
-                s.withdrawn_at = Some(now);
-                Ok(self.accepted(country, signed_at, cms_der))
-            }
+        match self.signers.get(&thumbprint) {
+            Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => Ok(
+                Prepared::upload(
+                    country,
+                    PreparedChange::Withdrawal(thumbprint),
+                    now,
+                    signed_at,
+                    cms_der,
+                ),
+            ),
             _ => Err(GatewayError::UnknownSigner(thumbprint)),
         }
     }
@@ -450,6 +561,18 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<String, GatewayError> {
+        let prepared = self.prepare_batch(country, cms_der, now)?;
+        let id = prepared.batch_id().unwrap_or_default().to_owned();
+        self.commit(prepared);
+        Ok(id)
+    }
+
+    fn prepare_batch(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
         let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
         let batch = RevocationBatch::from_json(&content).map_err(GatewayError::Batch)?;
         if batch.country != country {
@@ -476,21 +599,11 @@ impl Registry {
         if self.batches.contains_key(&id) {
             return Err(GatewayError::AlreadyPresent(id));
         }
-        let version = self.accepted(country, signed_at, cms_der);
-        self.batches.insert(
-            id.clone(),
-            Batch {
-                item: BatchListItem {
-                    batch_id: id.clone(),
-                    country: country.to_owned(),
-                    date: now,
-                    deleted: false,
-                    version,
-                },
-                cms: cms_der.to_vec(),
-            },
-        );
-        Ok(id)
+        let change = PreparedChange::Batch {
+            id,
+            cms: cms_der.to_vec(),
+        };
+        Ok(Prepared::upload(country, change, now, signed_at, cms_der))
     }
 
     /// Deletes a revocation batch: the CMS (signed like an upload) carries `{"batchId"}`.
@@ -500,22 +613,29 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_batch_deletion(country, cms_der, now)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_batch_deletion(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
         let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
         let deletion: BatchDeletion = serde_json::from_slice(&content)
             .map_err(|e| GatewayError::Batch(BatchError::Format(e.to_string())))?;
         match self.batches.get(&deletion.batch_id) {
-            Some(b) if b.item.country == country && !b.item.deleted => {}
-            _ => return Err(GatewayError::UnknownBatch(deletion.batch_id)),
+            Some(b) if b.item.country == country && !b.item.deleted => Ok(Prepared::upload(
+                country,
+                PreparedChange::BatchDeletion(deletion.batch_id),
+                now,
+                signed_at,
+                cms_der,
+            )),
+            _ => Err(GatewayError::UnknownBatch(deletion.batch_id)),
         }
-        let version = self.accepted(country, signed_at, cms_der);
-        let batch = self
-            .batches
-            .get_mut(&deletion.batch_id)
-            .expect("checked above");
-        batch.item.deleted = true;
-        batch.item.date = now;
-        batch.item.version = version;
-        Ok(version)
     }
 
     /// The revocation batches changed after version `since` (all with 0), deleted ones
@@ -554,6 +674,55 @@ impl Registry {
     /// The onboarded countries.
     pub fn countries(&self) -> Vec<&str> {
         self.countries.keys().map(String::as_str).collect()
+    }
+}
+
+/// A change that passed every check, ready to [`commit`](Registry::commit).
+#[derive(Debug)]
+pub struct Prepared {
+    country: String,
+    change: PreparedChange,
+    accepted_at: Timestamp,
+    /// For a CMS upload: its signing time and digest.
+    upload: Option<(Timestamp, [u8; 32])>,
+}
+
+#[derive(Debug)]
+enum PreparedChange {
+    Onboarding(Box<Country>),
+    Signer(TrustListEntry),
+    Withdrawal(String),
+    Batch { id: String, cms: Vec<u8> },
+    BatchDeletion(String),
+}
+
+impl Prepared {
+    fn upload(
+        country: &str,
+        change: PreparedChange,
+        now: Timestamp,
+        signed_at: Timestamp,
+        cms_der: &[u8],
+    ) -> Self {
+        Self {
+            country: country.to_owned(),
+            change,
+            accepted_at: now,
+            upload: Some((signed_at, cms_digest(cms_der))),
+        }
+    }
+
+    /// The country the change concerns (an onboarding record's own).
+    pub fn country(&self) -> &str {
+        &self.country
+    }
+
+    /// The id of a revocation batch upload.
+    pub fn batch_id(&self) -> Option<&str> {
+        match &self.change {
+            PreparedChange::Batch { id, .. } => Some(id),
+            _ => None,
+        }
     }
 }
 

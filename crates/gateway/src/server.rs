@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use healthpass_network::cms;
 use healthpass_network::revocation::{BatchList, batch_id};
-use healthpass_network::{Network, SignedOnboarding};
+use healthpass_network::Network;
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
@@ -78,35 +78,6 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
-fn apply(
-    registry: &mut Registry,
-    kind: ChangeKind,
-    country: &str,
-    body: &[u8],
-    at: Timestamp,
-) -> Result<u64, GatewayError> {
-    match kind {
-        ChangeKind::Onboarding => {
-            let text = std::str::from_utf8(body).map_err(|_| {
-                GatewayError::Onboarding(healthpass_network::GovernanceError::Format {
-                    what: "onboarding record",
-                    problem: "not UTF-8".into(),
-                })
-            })?;
-            let signed = SignedOnboarding::from_json(text).map_err(GatewayError::Onboarding)?;
-            registry.onboard(signed)
-        }
-        ChangeKind::Upload => registry
-            .upload_signer(country, body, at)
-            .map(|_| registry.version()),
-        ChangeKind::Withdrawal => registry.withdraw_signer(country, body, at),
-        ChangeKind::RevocationBatch => registry
-            .upload_batch(country, body, at)
-            .map(|_| registry.version()),
-        ChangeKind::RevocationDeletion => registry.delete_batch(country, body, at),
-    }
-}
-
 impl Gateway {
     /// Opens a gateway on `store`, replaying every stored change through the checks.
     pub async fn open(network: Network, store: Store) -> Result<Arc<Gateway>, StartError> {
@@ -118,14 +89,15 @@ impl Gateway {
                 country: change.country.clone(),
                 error,
             };
-            let version = apply(
-                &mut registry,
-                change.kind,
-                &change.country,
-                &change.body,
-                change.accepted_at,
-            )
-            .map_err(tampered)?;
+            let prepared = registry
+                .prepare(
+                    change.kind,
+                    &change.country,
+                    &change.body,
+                    change.accepted_at,
+                )
+                .map_err(tampered)?;
+            let version = registry.commit(prepared);
             if version != change.version {
                 return Err(tampered(GatewayError::OutOfOrder {
                     country: change.country.clone(),
@@ -149,23 +121,21 @@ impl Gateway {
         now: Timestamp,
     ) -> Result<u64, SubmitError> {
         let mut registry = self.registry.lock().await;
-        let mut next = registry.clone();
-        let version = apply(&mut next, kind, country, &body, now)?;
-        // An onboarding record names its country (it parsed, or apply would have refused it).
-        let country = match kind {
-            ChangeKind::Onboarding => onboarding_country(&body).unwrap_or_default(),
-            _ => country.to_owned(),
-        };
+        let prepared = registry.prepare(kind, country, &body, now)?;
+        let version = registry.version() + 1;
+        // Durable first: a change is acknowledged only once it is committed to the store, and
+        // the registry moves on only then (so a failed write changes nothing).
         self.store
             .append(&Change {
                 version,
                 kind,
-                country,
+                country: prepared.country().to_owned(),
                 accepted_at: now,
                 body,
             })
             .await?;
-        *registry = next;
+        let committed = registry.commit(prepared);
+        debug_assert_eq!(committed, version);
         Ok(version)
     }
 
@@ -173,11 +143,6 @@ impl Gateway {
     pub async fn trust_list(&self) -> healthpass_network::trustlist::TrustList {
         self.registry.lock().await.trust_list()
     }
-}
-
-fn onboarding_country(body: &[u8]) -> Option<String> {
-    let signed = SignedOnboarding::from_json(std::str::from_utf8(body).ok()?).ok()?;
-    Some(signed.record.country)
 }
 
 /// The gateway's routes.
@@ -364,7 +329,7 @@ mod tests {
     use axum::http::Request;
     use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
     use healthpass_network::cms::UploadSigner;
-    use healthpass_network::{GovernanceKey, OnboardingRecord};
+    use healthpass_network::{GovernanceKey, OnboardingRecord, SignedOnboarding};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
