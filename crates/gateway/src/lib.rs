@@ -510,15 +510,15 @@ impl Registry {
         let (dsc, _, signed_at) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get(&thumbprint) {
-            Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => Ok(
-                Prepared::upload(
+            Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
+                Ok(Prepared::upload(
                     country,
                     PreparedChange::Withdrawal(thumbprint),
                     now,
                     signed_at,
                     cms_der,
-                ),
-            ),
+                ))
+            }
             _ => Err(GatewayError::UnknownSigner(thumbprint)),
         }
     }

@@ -27,9 +27,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use healthpass_network::Network;
 use healthpass_network::cms;
 use healthpass_network::revocation::{BatchList, batch_id};
-use healthpass_network::Network;
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
@@ -341,6 +341,20 @@ mod tests {
         url: String,
     }
 
+    /// One fixture per database the suite runs against (SQLite, and PostgreSQL when
+    /// `HEALTHPASS_TEST_POSTGRES` is set), each with its own empty database.
+    fn fixtures() -> Vec<Fixture> {
+        let probe = tempfile::tempdir().unwrap();
+        let count = crate::store::test_database_urls(probe.path()).len();
+        (0..count)
+            .map(|i| {
+                let mut f = fixture();
+                f.url = crate::store::test_database_urls(f._dir.path()).swap_remove(i);
+                f
+            })
+            .collect()
+    }
+
     fn fixture() -> Fixture {
         let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
@@ -417,7 +431,13 @@ mod tests {
 
     #[tokio::test]
     async fn onboard_upload_publish_and_survive_a_restart() {
-        let f = fixture();
+        for f in fixtures() {
+            onboard_upload_publish_and_survive_a_restart_on(&f).await;
+            crate::store::drop_test_database(&f.url).await;
+        }
+    }
+
+    async fn onboard_upload_publish_and_survive_a_restart_on(f: &Fixture) {
         let router = router(f.gateway().await.unwrap());
         let (status, _, _) = call(
             &router,
@@ -494,7 +514,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_row_changed_behind_the_gateways_back_stops_it_from_starting() {
-        let f = fixture();
+        for f in fixtures() {
+            a_row_changed_behind_the_gateways_back_stops_it_from_starting_on(&f).await;
+            crate::store::drop_test_database(&f.url).await;
+        }
+    }
+
+    async fn a_row_changed_behind_the_gateways_back_stops_it_from_starting_on(f: &Fixture) {
         let gateway = f.gateway().await.unwrap();
         gateway
             .submit(ChangeKind::Onboarding, "", f.record(2), Timestamp::now())
@@ -506,26 +532,33 @@ mod tests {
             .await
             .unwrap();
         drop(gateway);
-        let Store::Sqlite(pool) = Store::open(&f.url).await.unwrap() else {
-            unreachable!()
-        };
         // Swap the uploaded DSC for another certificate, keeping the rest.
-        let (body,): (Vec<u8>,) = sqlx::query_as("SELECT body FROM changes WHERE version = 2")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let store = Store::open(&f.url).await.unwrap();
+        let body = store.changes().await.unwrap()[1].body.clone();
         let at = body
             .windows(f.pki.dsc_cert_der.len())
             .position(|w| w == f.pki.dsc_cert_der.as_slice())
             .unwrap();
         let mut changed = body.clone();
         changed[at + 200] ^= 0x01;
-        sqlx::query("UPDATE changes SET body = ? WHERE version = 2")
-            .bind(&changed)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
+        match &store {
+            Store::Sqlite(pool) => {
+                sqlx::query("UPDATE changes SET body = ? WHERE version = 2")
+                    .bind(&changed)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("UPDATE changes SET body = $1 WHERE version = 2")
+                    .bind(&changed)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+        }
         let err = f.gateway().await.unwrap_err();
         assert!(
             matches!(err, StartError::Tampered { version: 2, .. }),
@@ -537,20 +570,41 @@ mod tests {
     /// birth or a certificate identifier.
     #[tokio::test]
     async fn the_schema_has_no_column_for_personal_data() {
-        let f = fixture();
-        let Store::Sqlite(pool) = Store::open(&f.url).await.unwrap() else {
-            unreachable!()
-        };
-        let tables: Vec<(String,)> = sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-        assert_eq!(tables, [("changes".to_owned(),)]);
-        let columns: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM pragma_table_info('changes') ORDER BY cid")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+        for f in fixtures() {
+            the_schema_has_no_column_for_personal_data_on(&f).await;
+            crate::store::drop_test_database(&f.url).await;
+        }
+    }
+
+    async fn the_schema_has_no_column_for_personal_data_on(f: &Fixture) {
+        let (tables, columns): (Vec<(String,)>, Vec<(String,)>) =
+            match Store::open(&f.url).await.unwrap() {
+                Store::Sqlite(pool) => (
+                    sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap(),
+                    sqlx::query_as("SELECT name FROM pragma_table_info('changes') ORDER BY cid")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap(),
+                ),
+                Store::Postgres(pool) => {
+                    let result = (
+                        sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE '\\_%'")
+                            .fetch_all(&pool)
+                            .await
+                            .unwrap(),
+                        sqlx::query_as("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'changes' ORDER BY ordinal_position")
+                            .fetch_all(&pool)
+                            .await
+                            .unwrap(),
+                    );
+                    pool.close().await;
+                    result
+                }
+            };
+        assert_eq!(tables, [("changes".to_owned(),)], "{}", f.url);
         let columns: Vec<&str> = columns.iter().map(|(c,)| c.as_str()).collect();
         assert_eq!(
             columns,

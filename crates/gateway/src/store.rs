@@ -4,10 +4,12 @@
 //! verifiers find it again in the signatures. SQLite (embedded, the default) or PostgreSQL.
 
 use jiff::Timestamp;
+use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::path::Path;
 use std::str::FromStr;
 
 /// What kind of change a row records.
@@ -113,6 +115,11 @@ impl Store {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
             Ok(Store::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // As SQLite creates its file: the database is made on first start (this needs the
+            // CREATEDB privilege; without it, create the database beforehand).
+            if !sqlx::Postgres::database_exists(url).await? {
+                sqlx::Postgres::create_database(url).await?;
+            }
             let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             Ok(Store::Postgres(pool))
@@ -179,5 +186,36 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// The environment variable naming the PostgreSQL server test suites also run against
+/// (`postgres://user@host:port`); `.ci/run` sets it.
+pub const TEST_POSTGRES_ENV: &str = "HEALTHPASS_TEST_POSTGRES";
+
+/// Test support: the databases a test runs against. SQLite under `dir`, always; and a fresh
+/// PostgreSQL database when [`TEST_POSTGRES_ENV`] names a server.
+#[doc(hidden)]
+pub fn test_database_urls(dir: &Path) -> Vec<String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut urls = vec![format!("sqlite://{}", dir.join("gateway.db").display())];
+    if let Ok(server) = std::env::var(TEST_POSTGRES_ENV) {
+        let unique = format!(
+            "hp_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            jiff::Timestamp::now().as_nanosecond() % 1_000_000_000
+        );
+        urls.push(format!("{}/{unique}", server.trim_end_matches('/')));
+    }
+    urls
+}
+
+/// Test support: drops a PostgreSQL database a test made (nothing for SQLite).
+#[doc(hidden)]
+pub async fn drop_test_database(url: &str) {
+    if url.starts_with("postgres") {
+        let _ = sqlx::Postgres::force_drop_database(url).await;
     }
 }

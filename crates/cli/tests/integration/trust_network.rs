@@ -9,7 +9,7 @@ use healthpass_client::http::{ClientError, ClientTls, GatewayClient};
 use healthpass_client::sync::{SyncError, TrustState, sync};
 use healthpass_client::upload::{UploadError, UploadKind, upload};
 use healthpass_gateway::server::{Gateway, router};
-use healthpass_gateway::store::Store;
+use healthpass_gateway::store::{Store, drop_test_database, test_database_urls};
 use healthpass_gateway::tls;
 use healthpass_issue::pki::{GatewayTls, TestPki, TestPkiOptions, generate_test_pki};
 use healthpass_network::cms::UploadSigner;
@@ -75,14 +75,17 @@ impl Country {
 /// A running gateway.
 struct Wire {
     url: String,
+    db: String,
     tls: GatewayTls,
     _dir: tempfile::TempDir,
 }
 
 impl Wire {
-    async fn start(network: &Network) -> Wire {
+    /// Starts a gateway on the `index`th test database (SQLite; PostgreSQL when
+    /// `HEALTHPASS_TEST_POSTGRES` is set).
+    async fn start(network: &Network, index: usize) -> Wire {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("gateway.db").display());
+        let db = test_database_urls(dir.path()).swap_remove(index);
         let gateway = Gateway::open(network.clone(), Store::open(&db).await.unwrap())
             .await
             .unwrap();
@@ -103,9 +106,15 @@ impl Wire {
         ));
         Wire {
             url: format!("https://localhost:{port}"),
+            db,
             tls,
             _dir: dir,
         }
+    }
+
+    /// Every test database, in turn.
+    fn backends() -> std::ops::Range<usize> {
+        0..test_database_urls(std::path::Path::new(".")).len()
     }
 
     fn client(&self, identity: Option<(&str, &str)>) -> GatewayClient {
@@ -148,8 +157,19 @@ fn verify(text: &str, state: &TrustState, now: Timestamp) -> healthpass_verify::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls() {
-    let (network, keys) = network();
-    let wire = Wire::start(&network).await;
+    for backend in Wire::backends() {
+        let (network, keys) = network();
+        let wire = Wire::start(&network, backend).await;
+        onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(&network, &keys, &wire).await;
+        drop_test_database(&wire.db).await;
+    }
+}
+
+async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
+    network: &Network,
+    keys: &[GovernanceKey; 3],
+    wire: &Wire,
+) {
     let public = wire.client(None);
     let countries = [Country::new("AT"), Country::new("DE"), Country::new("FR")];
 
@@ -355,8 +375,19 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls() {
 /// swapped in a row, or an older list served again. `trust sync` finds both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_rejects_a_tampered_or_rolled_back_list() {
-    let (network, keys) = network();
-    let wire = Wire::start(&network).await;
+    for backend in Wire::backends() {
+        let (network, keys) = network();
+        let wire = Wire::start(&network, backend).await;
+        sync_rejects_a_tampered_or_rolled_back_list_on(&network, &keys, &wire).await;
+        drop_test_database(&wire.db).await;
+    }
+}
+
+async fn sync_rejects_a_tampered_or_rolled_back_list_on(
+    network: &Network,
+    keys: &[GovernanceKey; 3],
+    wire: &Wire,
+) {
     let public = wire.client(None);
     let (at, de) = (Country::new("AT"), Country::new("DE"));
     for c in [&at, &de] {
