@@ -120,6 +120,53 @@ fn name(country: &str, role: &str) -> DistinguishedName {
     dn
 }
 
+/// A DSC of `country` for `key`, issued by `issuer` (the CSCA).
+fn dsc_certificate(
+    country: &str,
+    role: &str,
+    key_usage_oids: &[[u64; 10]],
+    (not_before, not_after): (jiff::Timestamp, jiff::Timestamp),
+    key: &KeyPair,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<rcgen::Certificate, PkiError> {
+    let mut dsc = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    dsc.distinguished_name = name(country, role);
+    dsc.is_ca = IsCa::ExplicitNoCa;
+    dsc.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    dsc.extended_key_usages = key_usage_oids
+        .iter()
+        .map(|oid| ExtendedKeyUsagePurpose::Other(oid.to_vec()))
+        .collect();
+    dsc.not_before = to_offset(not_before)?;
+    dsc.not_after = to_offset(not_after)?;
+    dsc.use_authority_key_identifier_extension = true;
+    dsc.signed_by(key, issuer).map_err(generate)
+}
+
+impl TestPki {
+    /// Another ES256 DSC of `country` (which must be the CSCA's), issued by this PKI's CSCA,
+    /// with all HCERT key usages: for key rollovers, and for networks with many signers.
+    /// Returns the certificate (DER) and its key (PKCS#8 PEM).
+    pub fn issue_dsc(
+        &self,
+        country: &str,
+        label: &str,
+        validity: (jiff::Timestamp, jiff::Timestamp),
+    ) -> Result<(Vec<u8>, String), PkiError> {
+        let csca_key = KeyPair::from_pem(&self.csca_key_pem).map_err(generate)?;
+        // The issuer as the DSC names it: the CSCA's subject (made the same way) and key.
+        let mut csca = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+        csca.distinguished_name = name(country, "CSCA");
+        csca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        csca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let issuer = Issuer::new(csca, csca_key);
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+        let role = format!("DSC {label}");
+        let cert = dsc_certificate(country, &role, &HCERT_EKU_OIDS, validity, &key, &issuer)?;
+        Ok((cert.der().to_vec(), key.serialize_pem()))
+    }
+}
+
 /// Makes a CSCA and a DSC signed by it, and the country's upload and authentication
 /// certificates for the trust network.
 pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> {
@@ -158,19 +205,14 @@ pub fn generate_test_pki(options: &TestPkiOptions) -> Result<TestPki, PkiError> 
             KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).map_err(generate)?
         }
     };
-    let mut dsc = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
-    dsc.distinguished_name = name(country, "DSC");
-    dsc.is_ca = IsCa::ExplicitNoCa;
-    dsc.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    dsc.extended_key_usages = options
-        .key_usage_oids
-        .iter()
-        .map(|oid| ExtendedKeyUsagePurpose::Other(oid.to_vec()))
-        .collect();
-    dsc.not_before = to_offset(not_before)?;
-    dsc.not_after = to_offset(dsc_until)?;
-    dsc.use_authority_key_identifier_extension = true;
-    let dsc_cert = dsc.signed_by(&dsc_key, &issuer).map_err(generate)?;
+    let dsc_cert = dsc_certificate(
+        country,
+        "DSC",
+        &options.key_usage_oids,
+        (not_before, dsc_until),
+        &dsc_key,
+        &issuer,
+    )?;
     // The gateway's own credentials of the country (EU NB_UP and NB_TLS): self-signed, as
     // many countries make them; the governance signatures on the onboarding record vouch.
     let credential =
@@ -292,6 +334,26 @@ mod tests {
         }
         let auth = SignerCertificate::from_der(&pki.auth_cert_der).unwrap();
         assert!(auth.subject().contains("Authentication"));
+    }
+
+    #[test]
+    fn more_dscs_of_the_same_csca_chain_to_it() {
+        let t: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let pki = generate_test_pki(&TestPkiOptions::new("AT", t)).unwrap();
+        let csca_der =
+            healthpass_trust::TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes())
+                .remove(0);
+        let csca = SignerCertificate::from_der(&csca_der).unwrap();
+        let until = t + jiff::SignedDuration::from_hours(24);
+        let (der, _) = pki.issue_dsc("AT", "2", (t, until)).unwrap();
+        let dsc = SignerCertificate::from_der(&der).unwrap();
+        assert_eq!(dsc.country(), Some("AT"));
+        healthpass_trust::verify_issued_by(&dsc, &csca).unwrap();
+        let (other, _) = pki.issue_dsc("AT", "3", (t, until)).unwrap();
+        assert_ne!(
+            SignerCertificate::from_der(&other).unwrap().kid(),
+            dsc.kid()
+        );
     }
 
     #[test]

@@ -179,7 +179,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         .post(
             "/onboarding",
             "application/json",
-            countries[0].record(&network, &[&keys[0]]),
+            countries[0].record(network, &[&keys[0]]),
         )
         .await
         .unwrap();
@@ -196,13 +196,13 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
             .post(
                 "/onboarding",
                 "application/json",
-                c.record(&network, &signers),
+                c.record(network, &signers),
             )
             .await
             .unwrap();
         assert_eq!(response.status, 201, "{}", response.problem());
         let cms = c.cms(&c.pki.dsc_cert_der);
-        let answer = upload(&c.client(&wire), UploadKind::Signer, &cms)
+        let answer = upload(&c.client(wire), UploadKind::Signer, &cms)
             .await
             .unwrap();
         assert!(answer["version"].as_u64().is_some(), "{answer}");
@@ -218,18 +218,18 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     let anonymous = refused(upload(&public, UploadKind::Signer, &at_cms).await);
     assert!(anonymous.starts_with("401 unauthenticated"), "{anonymous}");
     let stranger = Country::new("AT");
-    let unknown = refused(upload(&stranger.client(&wire), UploadKind::Signer, &at_cms).await);
+    let unknown = refused(upload(&stranger.client(wire), UploadKind::Signer, &at_cms).await);
     assert!(
         unknown.starts_with("401 client_certificate_unknown"),
         "{unknown}"
     );
     // DE's connection uploading AT's CMS (for another country), or AT's DSC under DE's
     // upload signature.
-    let for_at = refused(upload(&de.client(&wire), UploadKind::Signer, &at_cms).await);
+    let for_at = refused(upload(&de.client(wire), UploadKind::Signer, &at_cms).await);
     assert!(for_at.contains("upload_not_signed_by_country"), "{for_at}");
     let as_de = refused(
         upload(
-            &de.client(&wire),
+            &de.client(wire),
             UploadKind::Signer,
             &de.cms(&at.pki.dsc_cert_der),
         )
@@ -239,7 +239,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     // A DSC that AT's CSCA did not issue.
     let rogue = refused(
         upload(
-            &at.client(&wire),
+            &at.client(wire),
             UploadKind::Signer,
             &at.cms(&stranger.pki.dsc_cert_der),
         )
@@ -251,10 +251,10 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         .unwrap()
         .sign_at(&at.pki.dsc_cert_der, false, Timestamp::now())
         .unwrap();
-    let wrong = refused(upload(&at.client(&wire), UploadKind::Signer, &wrong_key).await);
+    let wrong = refused(upload(&at.client(wire), UploadKind::Signer, &wrong_key).await);
     assert!(wrong.contains("upload_not_signed_by_country"), "{wrong}");
     let unsigned =
-        refused(upload(&at.client(&wire), UploadKind::Signer, &at.pki.dsc_cert_der).await);
+        refused(upload(&at.client(wire), UploadKind::Signer, &at.pki.dsc_cert_der).await);
     assert!(unsigned.contains("cms_invalid"), "{unsigned}");
     // An expired TLS client certificate fails the handshake itself.
     let mut old = TestPkiOptions::new("AT", Timestamp::now() - SignedDuration::from_hours(24 * 10));
@@ -267,13 +267,13 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     }
 
     // A verifier syncs: three signers, each chain checked.
-    let mut state = sync(&public, &network, None, Timestamp::now())
+    let mut state = sync(&public, network, None, Timestamp::now())
         .await
         .unwrap()
         .state;
     assert_eq!(state.signers.len(), 3);
     assert!(state.rejected.is_empty(), "{:?}", state.rejected);
-    let again = sync(&public, &network, Some(&state), Timestamp::now())
+    let again = sync(&public, network, Some(&state), Timestamp::now())
         .await
         .unwrap();
     assert!(again.unchanged, "a second sync with nothing new is a 304");
@@ -304,7 +304,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     .uci;
     let batch = RevocationBatch::new("AT", until, Some(at_dsc.kid()), HashType::Uci, &[hash]);
     let answer = upload(
-        &at.client(&wire),
+        &at.client(wire),
         UploadKind::RevocationBatch,
         &at.cms(&batch.to_json()),
     )
@@ -315,7 +315,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         Some(32),
         "{answer}"
     );
-    state = sync(&public, &network, Some(&state), Timestamp::now())
+    state = sync(&public, network, Some(&state), Timestamp::now())
         .await
         .unwrap()
         .state;
@@ -328,10 +328,10 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
 
     // AT withdraws its signer; after the next sync the first certificate is red too.
     let withdrawal = at.cms(&at.pki.dsc_cert_der);
-    upload(&at.client(&wire), UploadKind::WithdrawSigner, &withdrawal)
+    upload(&at.client(wire), UploadKind::WithdrawSigner, &withdrawal)
         .await
         .unwrap();
-    state = sync(&public, &network, Some(&state), Timestamp::now())
+    state = sync(&public, network, Some(&state), Timestamp::now())
         .await
         .unwrap()
         .state;
@@ -348,11 +348,11 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
 
     // Replaying the accepted upload after the withdrawal is refused, and so is a fresh upload
     // of the withdrawn signer.
-    let replay = refused(upload(&at.client(&wire), UploadKind::Signer, &at_accepted).await);
+    let replay = refused(upload(&at.client(wire), UploadKind::Signer, &at_accepted).await);
     assert!(replay.starts_with("409 replayed"), "{replay}");
     let back = refused(
         upload(
-            &at.client(&wire),
+            &at.client(wire),
             UploadKind::Signer,
             &at.cms(&at.pki.dsc_cert_der),
         )
@@ -395,13 +395,13 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
             .post(
                 "/onboarding",
                 "application/json",
-                c.record(&network, &[&keys[0], &keys[2]]),
+                c.record(network, &[&keys[0], &keys[2]]),
             )
             .await
             .unwrap();
         assert_eq!(response.status, 201);
         upload(
-            &c.client(&wire),
+            &c.client(wire),
             UploadKind::Signer,
             &c.cms(&c.pki.dsc_cert_der),
         )
@@ -410,7 +410,7 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
     }
     let served = public.get("/trustList", None).await.unwrap();
     let honest = TrustList::from_json(std::str::from_utf8(&served.body).unwrap()).unwrap();
-    let state = sync(&public, &network, None, Timestamp::now())
+    let state = sync(&public, network, None, Timestamp::now())
         .await
         .unwrap()
         .state;
@@ -438,7 +438,7 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
     };
     let courier = courier(vec![tampered, older]).await;
 
-    let first = sync(&courier, &network, Some(&state), Timestamp::now())
+    let first = sync(&courier, network, Some(&state), Timestamp::now())
         .await
         .unwrap();
     assert_eq!(first.state.signers.len(), 1, "only DE's signer is left");
@@ -448,7 +448,7 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
         "{}",
         first.state.rejected[0]
     );
-    let err = sync(&courier, &network, Some(&first.state), Timestamp::now())
+    let err = sync(&courier, network, Some(&first.state), Timestamp::now())
         .await
         .unwrap_err();
     assert!(matches!(err, SyncError::Rollback { .. }), "{err}");
