@@ -39,36 +39,79 @@ pub struct OnboardArgs {
     ca: Option<PathBuf>,
 }
 
+/// `gateway serve` settings. Each comes from the flag, else its environment variable, else
+/// the `--config` file (TOML, the same names with `_` for `-`), else its default.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "HEALTHPASS_LISTEN")]
-    listen: String,
-    /// Data folder: the SQLite database lives here unless --database says otherwise.
-    #[arg(long, default_value = "data", env = "HEALTHPASS_DATA")]
-    data: PathBuf,
-    /// Database URL: sqlite://FILE or postgres://… (default: sqlite under --data).
+    /// A TOML file with any of the settings below (e.g. `listen = "0.0.0.0:8443"`).
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HEALTHPASS_LISTEN")]
+    listen: Option<String>,
+    /// Data folder: the SQLite database lives here unless `database` says otherwise
+    /// [default: data].
+    #[arg(long, env = "HEALTHPASS_DATA")]
+    data: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://… [default: sqlite under `data`].
     #[arg(long, env = "HEALTHPASS_DATABASE")]
     database: Option<String>,
-    /// The network definition (`healthpass network init` writes one).
+    /// The network definition (`healthpass network init` writes one). Required.
     #[arg(long, value_name = "FILE", env = "HEALTHPASS_NETWORK")]
-    network: PathBuf,
+    network: Option<PathBuf>,
     /// The server's TLS certificate chain (PEM); `healthpass keys gateway-tls` makes a test one.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HEALTHPASS_TLS_CERT",
-        requires = "tls_key"
-    )]
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     /// The server's TLS private key (PEM).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "HEALTHPASS_TLS_KEY",
-        requires = "tls_cert"
-    )]
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// Log format on stderr: `json` (one object per line) or `text` [default: json].
+    #[arg(long, value_name = "FORMAT", env = "HEALTHPASS_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+/// How log events are written.
+#[derive(Clone, Copy, Debug, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// The `--config` file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ServeConfig {
+    listen: Option<String>,
+    data: Option<PathBuf>,
+    database: Option<String>,
+    network: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+}
+
+impl ServeArgs {
+    /// The flags and environment over the config file.
+    fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let file: ServeConfig = match &self.config {
+            Some(path) => toml::from_str(&input::read_text(path)?).with_context(|| {
+                format!("{}: not a valid gateway configuration", path.display())
+            })?,
+            None => ServeConfig::default(),
+        };
+        Ok(ServeConfig {
+            listen: self.listen.or(file.listen),
+            data: self.data.or(file.data),
+            database: self.database.or(file.database),
+            network: self.network.or(file.network),
+            tls_cert: self.tls_cert.or(file.tls_cert),
+            tls_key: self.tls_key.or(file.tls_key),
+            log_format: self.log_format.or(file.log_format),
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,47 +162,56 @@ pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let network = Network::from_json(&input::read_text(&args.network)?)
-        .with_context(|| args.network.display().to_string())?;
-    let url = match &args.database {
+    let config = args.resolve()?;
+    let network_file = config
+        .network
+        .context("the network definition is required (--network, HEALTHPASS_NETWORK or `network` in --config)")?;
+    let network = Network::from_json(&input::read_text(&network_file)?)
+        .with_context(|| network_file.display().to_string())?;
+    let listen = config.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let data = config.data.unwrap_or_else(|| PathBuf::from("data"));
+    let url = match &config.database {
         Some(url) => url.clone(),
         None => {
-            std::fs::create_dir_all(&args.data)
-                .with_context(|| format!("cannot create {}", args.data.display()))?;
-            format!("sqlite://{}", args.data.join("gateway.db").display())
+            std::fs::create_dir_all(&data)
+                .with_context(|| format!("cannot create {}", data.display()))?;
+            format!("sqlite://{}", data.join("gateway.db").display())
         }
     };
-    let acceptor = match (&args.tls_cert, &args.tls_key) {
+    let acceptor = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(
             healthpass_gateway::tls::acceptor(&input::read_file(cert)?, &input::read_file(key)?)
                 .context("cannot use the TLS certificate and key")?,
         ),
-        _ => None,
+        (None, None) => None,
+        _ => anyhow::bail!("give both the TLS certificate and its key, or neither"),
     };
+    init_logging(config.log_format.unwrap_or(LogFormat::Json));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let store = Store::open(&url)
             .await
             .context("cannot open the database")?;
         let gateway = Gateway::open(network, store).await?;
-        let listener = tokio::net::TcpListener::bind(&args.listen)
+        let listener = tokio::net::TcpListener::bind(&listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         match acceptor {
             Some(acceptor) => {
-                eprintln!("gateway listening on https://{address} (mutual TLS for uploads)");
+                tracing::info!(%address, tls = true, "gateway listening (mutual TLS for uploads)");
                 healthpass_gateway::tls::serve(listener, acceptor, router(gateway), shutdown)
                     .await
                     .context("server error")?;
             }
             None => {
-                eprintln!(
-                    "gateway listening on http://{address} (no TLS: uploads are refused; \
-                     pass --tls-cert and --tls-key to accept them)"
+                tracing::warn!(
+                    %address,
+                    tls = false,
+                    "gateway listening without TLS: uploads are refused; give a TLS certificate and key to accept them"
                 );
                 axum::serve(listener, router(gateway))
                     .with_graceful_shutdown(shutdown)
@@ -234,4 +286,17 @@ fn onboard(args: OnboardArgs) -> anyhow::Result<ExitCode> {
     }
     outln!("{}", String::from_utf8_lossy(&response.body));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Structured logs on stderr. The gateway logs route templates, statuses, countries, change
+/// kinds, versions and problem codes: never request content (see `healthpass_gateway::observe`).
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
 }

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod observe;
 pub mod server;
 pub mod store;
 
@@ -669,6 +670,22 @@ impl Registry {
             })
             .map(|(code, _)| code.as_str())
             .ok_or(GatewayError::UnknownClientCertificate)
+    }
+
+    /// The registry's gauges for `/metrics`.
+    pub fn gauges(&self) -> observe::Gauges {
+        let withdrawn = self
+            .signers
+            .values()
+            .filter(|s| s.withdrawn_at.is_some())
+            .count();
+        observe::Gauges {
+            version: self.version,
+            countries: self.countries.len(),
+            signers: self.signers.len() - withdrawn,
+            withdrawn,
+            batches: self.batches.values().filter(|b| !b.item.deleted).count(),
+        }
     }
 
     /// The onboarded countries.

@@ -19,6 +19,7 @@
 //! onboarded country, uploads are refused (401). Client errors are problem reports `{code, problem}`; internal errors are
 //! logged and answered with `{"code": "internal"}` only.
 
+use crate::observe::Metrics;
 use crate::store::{Change, ChangeKind, Store, StoreError};
 use crate::tls::ClientCertificate;
 use crate::{GatewayError, Registry};
@@ -43,6 +44,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct Gateway {
     registry: Mutex<Registry>,
     store: Store,
+    metrics: Arc<Metrics>,
 }
 
 /// Why the gateway could not start.
@@ -106,9 +108,15 @@ impl Gateway {
                 }));
             }
         }
+        tracing::info!(
+            version = registry.version(),
+            countries = registry.countries().len(),
+            "change log replayed"
+        );
         Ok(Arc::new(Gateway {
             registry: Mutex::new(registry),
             store,
+            metrics: Arc::default(),
         }))
     }
 
@@ -121,7 +129,20 @@ impl Gateway {
         now: Timestamp,
     ) -> Result<u64, SubmitError> {
         let mut registry = self.registry.lock().await;
-        let prepared = registry.prepare(kind, country, &body, now)?;
+        let prepared = match registry.prepare(kind, country, &body, now) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                self.metrics.observe_change(kind.as_str(), e.code());
+                // The code, never the message: a message may quote what the client sent.
+                tracing::info!(
+                    kind = kind.as_str(),
+                    country,
+                    code = e.code(),
+                    "change refused"
+                );
+                return Err(e.into());
+            }
+        };
         let version = registry.version() + 1;
         // Durable first: a change is acknowledged only once it is committed to the store, and
         // the registry moves on only then (so a failed write changes nothing).
@@ -134,8 +155,11 @@ impl Gateway {
                 body,
             })
             .await?;
+        let country = prepared.country().to_owned();
         let committed = registry.commit(prepared);
         debug_assert_eq!(committed, version);
+        self.metrics.observe_change(kind.as_str(), "accepted");
+        tracing::info!(kind = kind.as_str(), country, version, "change accepted");
         Ok(version)
     }
 
@@ -147,8 +171,14 @@ impl Gateway {
 
 /// The gateway's routes.
 pub fn router(gateway: Arc<Gateway>) -> Router {
+    let metrics = gateway.metrics.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics_text))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
+        )
         .route("/trustList", get(trust_list))
         .route("/onboarding", post(onboarding))
         .route("/signerCertificate", cms_route(ChangeKind::Upload))
@@ -166,7 +196,23 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             cms_route(ChangeKind::RevocationDeletion),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::observe::observe,
+        ))
         .with_state(gateway)
+}
+
+/// The API description (OpenAPI 3.1), served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+async fn metrics_text(State(gateway): State<Arc<Gateway>>) -> Response {
+    let gauges = gateway.registry.lock().await.gauges();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        gateway.metrics.render(gauges),
+    )
+        .into_response()
 }
 
 fn problem(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -192,7 +238,7 @@ fn submit_error(err: SubmitError) -> Response {
         }
         SubmitError::Store(e) => {
             // Logged for the operator, never sent: it may name paths or hosts.
-            eprintln!("gateway: storage error: {e}");
+            tracing::error!(error = %e, "storage error");
             problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -610,5 +656,61 @@ mod tests {
             columns,
             ["version", "kind", "country", "accepted_at", "body"]
         );
+    }
+
+    /// Every path and method the OpenAPI document describes is routed, and `/metrics` counts
+    /// requests by route template and decisions by code.
+    #[tokio::test]
+    async fn the_api_description_matches_the_routes_and_metrics_count() {
+        let f = fixture();
+        let router = router(f.gateway().await.unwrap());
+        let (status, _, doc) = call(
+            &router,
+            Request::get("/openapi.json").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), 10);
+        for (path, methods) in paths {
+            for method in methods.as_object().unwrap().keys() {
+                let uri = path.replace("{batch}", "0123");
+                let request = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&uri)
+                    .body(Body::empty())
+                    .unwrap();
+                let (status, _, _) = call(&router, request).await;
+                assert!(
+                    status != StatusCode::METHOD_NOT_ALLOWED
+                        && (status != StatusCode::NOT_FOUND || path.contains('{')),
+                    "{method} {path}: {status}"
+                );
+            }
+        }
+        call(&router, post("/onboarding", f.record(1), None)).await;
+        let response = router
+            .clone()
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let text = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        for line in [
+            "healthpass_gateway_requests_total{route=\"/onboarding\",status=\"400\"} 2",
+            "healthpass_gateway_changes_total{kind=\"onboarding\",outcome=\"onboarding_invalid\"} 2",
+            "healthpass_gateway_trust_list_version 0",
+            "healthpass_gateway_request_duration_seconds_count{route=\"/trustList\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
     }
 }

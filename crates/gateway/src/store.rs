@@ -28,7 +28,8 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    fn as_str(self) -> &'static str {
+    /// The name stored, logged and counted (`upload`, `revocation_batch`, …).
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Onboarding => "onboarding",
             Self::Upload => "upload",

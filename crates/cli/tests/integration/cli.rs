@@ -832,24 +832,28 @@ fn network_init_and_k_of_n_onboarding_through_the_cli() {
         .port();
     let listen = format!("127.0.0.1:{port}");
     let url = format!("https://localhost:{port}");
+    // Settings from a TOML file; the flag overrides the file's address.
+    std::fs::write(
+        d.join("gateway.toml"),
+        "network = \"net/network.json\"\nlisten = \"127.0.0.1:1\"\n\
+         tls-cert = \"tls/gateway.crt.pem\"\ntls-key = \"tls/gateway.key.pem\"\n",
+    )
+    .unwrap();
+    let log = std::fs::File::create(d.join("gateway.log")).unwrap();
     let mut server = GatewayProcess(
         Command::new(env!("CARGO_BIN_EXE_healthpass"))
             .args([
                 "gateway",
                 "serve",
-                "--network",
-                "net/network.json",
+                "--config",
+                "gateway.toml",
                 "--listen",
                 &listen,
-                "--tls-cert",
-                "tls/gateway.crt.pem",
-                "--tls-key",
-                "tls/gateway.key.pem",
             ])
             .current_dir(d)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap(),
     );
@@ -973,6 +977,45 @@ fn network_init_and_k_of_n_onboarding_through_the_cli() {
     assert_eq!(withdrawn["verdict"], "red");
     assert_eq!(withdrawn["reasons"][0]["code"], "signer_withdrawn");
     server.0.kill().unwrap();
+    server.0.wait().unwrap();
+
+    // Structured logs, and nothing of what was uploaded in them: no certificate (PEM, Base64
+    // DER or subject), no signature, only route templates, statuses, countries and codes.
+    let log = std::fs::read_to_string(d.join("gateway.log")).unwrap();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let has = |pred: &dyn Fn(&Value) -> bool| events.iter().any(pred);
+    assert!(has(
+        &|e| e["route"] == "/signerCertificate" && e["status"] == 201
+    ));
+    assert!(has(
+        &|e| e["message"] == "change refused" && e["code"] == "wrong_country"
+    ));
+    assert!(has(&|e| e["message"] == "change accepted"
+        && e["kind"] == "withdrawal"
+        && e["country"] == "AT"));
+    let dsc_pem = std::fs::read_to_string(d.join("at/dsc.crt.pem")).unwrap();
+    let dsc_b64: String = dsc_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let auth_pem = std::fs::read_to_string(d.join("at/auth.crt.pem")).unwrap();
+    let auth_b64: String = auth_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for forbidden in [
+        "-----BEGIN",
+        &dsc_b64[..40],
+        &dsc_b64[dsc_b64.len() / 2..dsc_b64.len() / 2 + 40],
+        &auth_b64[40..80],
+        "TEST ONLY",
+        "Musterfrau",
+    ] {
+        assert!(!log.contains(forbidden), "the log holds {forbidden:?}");
+    }
 }
 
 /// Kills the gateway when a test ends, also when it fails.
