@@ -10,9 +10,9 @@
 use crate::http::{ClientError, GatewayClient};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use healthpass_network::Network;
 use healthpass_network::revocation::{BatchList, verify_batch};
-use healthpass_network::trustlist::{TrustList, TrustListError, WithdrawnEntry};
+use healthpass_network::trustlist::{TrustList, TrustListEntry, TrustListError, WithdrawnEntry};
+use healthpass_network::{Network, SignedOnboarding};
 use healthpass_trust::revocation::{HashType, RevocationSource};
 use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner};
 use hyper::http::StatusCode;
@@ -43,8 +43,10 @@ pub struct TrustState {
     pub etag: Option<String>,
     /// The highest onboarding sequence seen per country (a lower one later is a rollback).
     pub sequences: BTreeMap<String, u64>,
-    /// Verified signer certificates, Base64 DER.
-    pub signers: Vec<String>,
+    /// The onboarding records that verified (k of n governance signatures), as received.
+    pub onboardings: Vec<SignedOnboarding>,
+    /// The signer entries that verified (every chain), as received.
+    pub signers: Vec<TrustListEntry>,
     /// Withdrawn signers.
     pub withdrawn: Vec<WithdrawnEntry>,
     /// Verified revocation batches, by id.
@@ -141,7 +143,7 @@ impl TrustState {
         let mut store = TrustStore::new();
         let bad = |what: &str| SyncError::State(format!("{what} is not valid"));
         for signer in &self.signers {
-            let der = B64.decode(signer).map_err(|_| bad("a signer"))?;
+            let der = B64.decode(&signer.raw_data).map_err(|_| bad("a signer"))?;
             let cert = SignerCertificate::from_der(&der).map_err(|_| bad("a signer"))?;
             store.insert(cert);
         }
@@ -211,7 +213,13 @@ pub async fn sync(
     now: Timestamp,
 ) -> Result<SyncOutcome, SyncError> {
     let etag = previous.and_then(|p| p.etag.as_deref());
-    let response = get_ok(client, "/trustList", etag).await?;
+    // With a previous state of this network, ask only for what changed since.
+    let base = previous.filter(|p| p.network == network.name);
+    let path = match base {
+        Some(p) => format!("/trustList?since={}", p.version),
+        None => "/trustList".to_owned(),
+    };
+    let response = get_ok(client, &path, etag).await?;
     if response.status == StatusCode::NOT_MODIFIED
         && let Some(previous) = previous
     {
@@ -223,10 +231,10 @@ pub async fn sync(
         });
     }
     let text = std::str::from_utf8(&response.body).map_err(|_| SyncError::Format {
-        path: "/trustList".into(),
+        path: path.clone(),
         problem: "not UTF-8".into(),
     })?;
-    let list = TrustList::from_json(text)?;
+    let mut list = TrustList::from_json(text)?;
     if let Some(previous) = previous
         && list.version < previous.version
     {
@@ -234,6 +242,16 @@ pub async fn sync(
             got: list.version,
             had: previous.version,
         });
+    }
+    match (list.since, base) {
+        (None, _) => {}
+        (Some(since), Some(base)) if since == base.version => list = merge(base, list),
+        (Some(since), _) => {
+            return Err(SyncError::Format {
+                path,
+                problem: format!("a delta since version {since} was not asked for"),
+            });
+        }
     }
     let empty = BTreeMap::new();
     let known = previous.map_or(&empty, |p| &p.sequences);
@@ -298,10 +316,27 @@ pub async fn sync(
             version: list.version,
             etag: response.etag,
             sequences,
-            signers: verified
+            onboardings: list
+                .onboardings
+                .iter()
+                .filter(|o| {
+                    verified
+                        .countries
+                        .get(&o.record.country)
+                        .is_some_and(|v| v.record == o.record)
+                })
+                .cloned()
+                .collect(),
+            signers: list
                 .signers
                 .iter()
-                .map(|s| B64.encode(s.der()))
+                .filter(|e| {
+                    verified
+                        .signers
+                        .iter()
+                        .any(|s| s.thumbprint() == e.thumbprint)
+                })
+                .cloned()
                 .collect(),
             withdrawn: verified.withdrawn,
             revocations,
@@ -309,4 +344,40 @@ pub async fn sync(
         },
         unchanged: false,
     })
+}
+
+/// The list a delta brings a held state to: the state's verified records and entries, with
+/// the delta's newer onboarding records, its new signers, and its withdrawals applied. The
+/// result is checked as a whole, as a full list would be.
+fn merge(base: &TrustState, delta: TrustList) -> TrustList {
+    let mut onboardings: BTreeMap<String, SignedOnboarding> = base
+        .onboardings
+        .iter()
+        .map(|o| (o.record.country.clone(), o.clone()))
+        .collect();
+    for o in delta.onboardings {
+        onboardings.insert(o.record.country.clone(), o);
+    }
+    let gone: std::collections::HashSet<&str> = delta
+        .withdrawn
+        .iter()
+        .map(|w| w.thumbprint.as_str())
+        .collect();
+    let mut signers: Vec<TrustListEntry> = base
+        .signers
+        .iter()
+        .filter(|e| !gone.contains(e.thumbprint.as_str()))
+        .cloned()
+        .collect();
+    signers.extend(delta.signers);
+    let mut withdrawn = base.withdrawn.clone();
+    withdrawn.extend(delta.withdrawn);
+    TrustList {
+        network: delta.network,
+        version: delta.version,
+        since: None,
+        onboardings: onboardings.into_values().collect(),
+        signers,
+        withdrawn,
+    }
 }

@@ -187,6 +187,8 @@ struct Country {
     verified: VerifiedOnboarding,
     /// Signing time of the last upload accepted from the country.
     last_upload: Option<Timestamp>,
+    /// The version that accepted this record.
+    version: u64,
 }
 
 /// How far in the future an upload's signing time may be (clocks drift).
@@ -196,6 +198,8 @@ const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 struct Signer {
     entry: TrustListEntry,
     withdrawn_at: Option<Timestamp>,
+    /// The version of its last change (upload, or withdrawal).
+    version: u64,
 }
 
 /// What the gateway holds, and the checks that guard it.
@@ -293,6 +297,7 @@ impl Registry {
         match change {
             PreparedChange::Onboarding(mut record) => {
                 record.last_upload = self.countries.get(&country).and_then(|c| c.last_upload);
+                record.version = version;
                 self.countries.insert(country, *record);
             }
             PreparedChange::Signer(entry) => {
@@ -301,12 +306,14 @@ impl Registry {
                     Signer {
                         entry,
                         withdrawn_at: None,
+                        version,
                     },
                 );
             }
             PreparedChange::Withdrawal(thumbprint) => {
                 if let Some(s) = self.signers.get_mut(&thumbprint) {
                     s.withdrawn_at = Some(accepted_at);
+                    s.version = version;
                 }
             }
             PreparedChange::Batch { id, cms } => {
@@ -358,6 +365,7 @@ impl Registry {
                 signed,
                 verified,
                 last_upload: None,
+                version: 0,
             })),
             accepted_at: issued_at,
             upload: None,
@@ -527,20 +535,33 @@ impl Registry {
     /// The trust list: every onboarding record with its governance signatures, and every
     /// signer on the list with its country's upload signature.
     pub fn trust_list(&self) -> TrustList {
-        let active = |s: &&Signer| s.withdrawn_at.is_none();
+        self.trust_list_since(0)
+    }
+
+    /// The changes after version `since` (the whole list for 0): onboarding records accepted,
+    /// signers added, and signers withdrawn since then. A verifier that holds the list at
+    /// `since` and applies this has the current list.
+    pub fn trust_list_since(&self, since: u64) -> TrustList {
         TrustList {
             network: self.network.name.clone(),
             version: self.version,
-            onboardings: self.countries.values().map(|c| c.signed.clone()).collect(),
+            since: (since > 0).then_some(since),
+            onboardings: self
+                .countries
+                .values()
+                .filter(|c| c.version > since)
+                .map(|c| c.signed.clone())
+                .collect(),
             signers: self
                 .signers
                 .values()
-                .filter(active)
+                .filter(|s| s.withdrawn_at.is_none() && s.version > since)
                 .map(|s| s.entry.clone())
                 .collect(),
             withdrawn: self
                 .signers
                 .values()
+                .filter(|s| s.version > since)
                 .filter_map(|s| {
                     Some(WithdrawnEntry {
                         kid: s.entry.kid.clone(),
@@ -551,6 +572,15 @@ impl Registry {
                 })
                 .collect(),
         }
+    }
+
+    /// The signers on the list of one country (EU `/trustList/DSC/{country}`).
+    pub fn country_signers(&self, country: &str) -> Vec<TrustListEntry> {
+        self.signers
+            .values()
+            .filter(|s| s.withdrawn_at.is_none() && s.entry.country == country)
+            .map(|s| s.entry.clone())
+            .collect()
     }
 
     /// Adds a revocation batch from a country's CMS upload: a valid batch of that country,
@@ -1096,5 +1126,53 @@ mod tests {
                 .code(),
             "batch_unknown"
         );
+    }
+
+    #[test]
+    fn a_delta_holds_what_changed_after_a_version() {
+        let (network, keys) = network();
+        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
+        let mut gateway = Registry::new(network.clone());
+        for c in [&at_c, &de] {
+            gateway
+                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
+                .unwrap();
+        }
+        let sign = |c: &Country, minute| {
+            c.upload_signer()
+                .sign_at(&c.pki.dsc_cert_der, false, at(minute))
+                .unwrap()
+        };
+        gateway
+            .upload_signer("AT", &sign(&at_c, 1), at(60))
+            .unwrap();
+        gateway.upload_signer("DE", &sign(&de, 1), at(60)).unwrap();
+        assert_eq!(gateway.version(), 4);
+        let delta = gateway.trust_list_since(3);
+        assert_eq!(delta.since, Some(3));
+        assert!(delta.onboardings.is_empty());
+        assert_eq!(delta.signers.len(), 1);
+        assert_eq!(delta.signers[0].country, "DE");
+        assert_eq!(gateway.trust_list_since(4).signers.len(), 0);
+
+        gateway
+            .withdraw_signer("AT", &sign(&at_c, 2), at(60))
+            .unwrap();
+        let delta = gateway.trust_list_since(4);
+        assert!(delta.signers.is_empty());
+        assert_eq!(delta.withdrawn.len(), 1);
+        assert_eq!(delta.withdrawn[0].country, "AT");
+        // A newer onboarding record of DE appears in the delta after it.
+        gateway
+            .onboard(signed(de.record(&network, 2), &network, &keys[1..]))
+            .unwrap();
+        let delta = gateway.trust_list_since(5);
+        assert_eq!(delta.onboardings.len(), 1);
+        assert_eq!(delta.onboardings[0].record.country, "DE");
+        assert_eq!(gateway.country_signers("DE").len(), 1);
+        assert!(gateway.country_signers("AT").is_empty());
+        // The whole list is the delta since 0.
+        assert_eq!(gateway.trust_list_since(0), gateway.trust_list());
+        assert_eq!(gateway.trust_list().since, None);
     }
 }

@@ -4,7 +4,8 @@
 //! | method & path | |
 //! |---|---|
 //! | `GET /healthz` | liveness |
-//! | `GET /trustList` | the trust list (JSON); `ETag` is its version, `If-None-Match` gives 304 |
+//! | `GET /trustList[?since=V]` | the trust list (JSON), or what changed after version `V`; `ETag` is its version, `If-None-Match` gives 304 |
+//! | `GET /trustList/DSC/{country}` | the signer entries of one country |
 //! | `POST /onboarding` | a signed onboarding record (JSON); k of n governance signatures |
 //! | `POST /signerCertificate` | `application/cms`: Base64 CMS with the DSC; needs an authenticated country |
 //! | `POST /signerCertificate/delete` | the same, to withdraw it |
@@ -45,6 +46,7 @@ pub struct Gateway {
     registry: Mutex<Registry>,
     store: Store,
     metrics: Arc<Metrics>,
+    trust_list_json: std::sync::Mutex<Option<(u64, axum::body::Bytes)>>,
 }
 
 /// Why the gateway could not start.
@@ -117,6 +119,7 @@ impl Gateway {
             registry: Mutex::new(registry),
             store,
             metrics: Arc::default(),
+            trust_list_json: std::sync::Mutex::default(),
         }))
     }
 
@@ -167,6 +170,24 @@ impl Gateway {
     pub async fn trust_list(&self) -> healthpass_network::trustlist::TrustList {
         self.registry.lock().await.trust_list()
     }
+
+    /// The whole trust list as JSON, serialised once per version (every verifier downloads
+    /// the same bytes).
+    async fn full_trust_list(&self) -> (u64, axum::body::Bytes) {
+        let registry = self.registry.lock().await;
+        let version = registry.version();
+        let mut cache = self.trust_list_json.lock().expect("cache lock");
+        match &*cache {
+            Some((v, bytes)) if *v == version => (version, bytes.clone()),
+            _ => {
+                let bytes = axum::body::Bytes::from(
+                    serde_json::to_vec(&registry.trust_list()).expect("a list serializes"),
+                );
+                *cache = Some((version, bytes.clone()));
+                (version, bytes)
+            }
+        }
+    }
 }
 
 /// The gateway's routes.
@@ -180,6 +201,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
         )
         .route("/trustList", get(trust_list))
+        .route("/trustList/DSC/{country}", get(country_signers))
         .route("/onboarding", post(onboarding))
         .route("/signerCertificate", cms_route(ChangeKind::Upload))
         .route(
@@ -248,9 +270,14 @@ fn submit_error(err: SubmitError) -> Response {
     }
 }
 
-async fn trust_list(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    let list = gateway.trust_list().await;
-    let etag = format!("\"{}\"", list.version);
+async fn trust_list(
+    State(gateway): State<Arc<Gateway>>,
+    Query(Since { since }): Query<Since>,
+    headers: HeaderMap,
+) -> Response {
+    // Read the version first: a 304 costs no list at all.
+    let version = gateway.registry.lock().await.version();
+    let etag = format!("\"{version}\"");
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -258,7 +285,31 @@ async fn trust_list(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> 
     {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
-    ([(header::ETAG, etag)], Json(list)).into_response()
+    let (version, body) = if since == 0 {
+        gateway.full_trust_list().await
+    } else {
+        let registry = gateway.registry.lock().await;
+        let delta = registry.trust_list_since(since);
+        (
+            delta.version,
+            axum::body::Bytes::from(serde_json::to_vec(&delta).expect("a list serializes")),
+        )
+    };
+    (
+        [
+            (header::ETAG, format!("\"{version}\"")),
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn country_signers(
+    State(gateway): State<Arc<Gateway>>,
+    Path(country): Path<String>,
+) -> Response {
+    Json(gateway.registry.lock().await.country_signers(&country)).into_response()
 }
 
 /// `?since=` of the revocation list.
@@ -671,10 +722,10 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 10);
+        assert_eq!(paths.len(), 11);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
-                let uri = path.replace("{batch}", "0123");
+                let uri = path.replace("{batch}", "0123").replace("{country}", "AT");
                 let request = Request::builder()
                     .method(method.to_uppercase().as_str())
                     .uri(&uri)

@@ -41,6 +41,9 @@ pub struct TrustList {
     pub network: String,
     /// Increases with every change the gateway accepts.
     pub version: u64,
+    /// For a delta: the version it starts from. It then holds only what changed after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
     /// Onboarding records, with their governance signatures.
     pub onboardings: Vec<SignedOnboarding>,
     /// Signer certificates (DSCs).
@@ -407,6 +410,7 @@ mod tests {
         let mut list = TrustList {
             network: "test-net".into(),
             version: 7,
+            since: None,
             withdrawn: Vec::new(),
             onboardings: vec![
                 onboard(&network, &keys, &at, 1, 2),

@@ -336,6 +336,29 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         .unwrap()
         .state;
     assert_eq!(state.signers.len(), 2);
+    // The syncs after the first took deltas; they add up to what a full sync gives.
+    let fresh = sync(&public, network, None, Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(
+        (
+            &fresh.onboardings,
+            &fresh.signers,
+            &fresh.withdrawn,
+            &fresh.revocations
+        ),
+        (
+            &state.onboardings,
+            &state.signers,
+            &state.withdrawn,
+            &state.revocations
+        )
+    );
+    assert_eq!(
+        (fresh.version, &fresh.sequences),
+        (state.version, &state.sequences)
+    );
     let report = verify(&first, &state, now);
     assert_eq!(report.verdict, Verdict::Red);
     assert_eq!(
