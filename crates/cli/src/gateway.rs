@@ -25,6 +25,9 @@ pub enum GatewayCommand {
     /// Submit a country's onboarding record (with k of n governance signatures) to a gateway.
     /// It needs no login: the governance signatures are the authority.
     Onboard(OnboardArgs),
+    /// Measure the gateway at world size on loopback: durable uploads per second, trust-list
+    /// requests per second (304 and full), full and delta `trust sync` time.
+    Bench(crate::gateway_bench::GatewayBenchArgs),
 }
 
 #[derive(Args)]
@@ -158,6 +161,7 @@ pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
         GatewayCommand::Serve(args) => serve(args),
         GatewayCommand::Upload(args) => upload_command(args),
         GatewayCommand::Onboard(args) => onboard(args),
+        GatewayCommand::Bench(args) => crate::gateway_bench::run(args),
     }
 }
 

@@ -9,6 +9,7 @@ mod batch;
 mod bench;
 mod demo;
 mod gateway;
+mod gateway_bench;
 mod input;
 mod issue;
 mod keys;
