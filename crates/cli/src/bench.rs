@@ -58,7 +58,7 @@ fn rules_fixture(
         return Ok(None);
     };
     let (rules, value_sets) =
-        crate::input::rules_and_value_sets(Some(dir), args.valuesets.as_deref())?;
+        crate::input::rules_and_value_sets(Some(dir), args.valuesets.as_deref(), None)?;
     let country = match &args.country {
         Some(c) => c.to_ascii_uppercase(),
         None => rules

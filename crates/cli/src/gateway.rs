@@ -127,6 +127,10 @@ pub enum Kind {
     RevocationBatch,
     /// Delete a revocation batch (INPUT: the batch id).
     DeleteRevocationBatch,
+    /// Publish a rule version (INPUT: the EU rule JSON file).
+    Rule,
+    /// Delete every version of a rule (INPUT: its identifier).
+    DeleteRule,
 }
 
 #[derive(Args)]
@@ -249,6 +253,13 @@ fn upload_command(args: UploadArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| args.input.clone())?;
             (UploadKind::RevocationBatch, json)
         }
+        Kind::Rule => {
+            let json = input::read_text(Path::new(&args.input))?;
+            // Checked here too, so a mistake is reported before anything is signed.
+            healthpass_rules::Rule::from_json_str(&json).with_context(|| args.input.clone())?;
+            (UploadKind::Rule, json.into_bytes())
+        }
+        Kind::DeleteRule => (UploadKind::DeleteRule, args.input.clone().into_bytes()),
         Kind::DeleteRevocationBatch => (
             UploadKind::DeleteRevocationBatch,
             serde_json::to_vec(&serde_json::json!({ "batchId": args.input }))?,

@@ -206,7 +206,10 @@ async fn measure(
     let started = Instant::now();
     let again = sync(&client, &network, Some(&first.state), Timestamp::now()).await?;
     let unchanged_sync = started.elapsed().as_secs_f64();
-    anyhow::ensure!(again.unchanged, "nothing changed, yet the sync was not a 304");
+    anyhow::ensure!(
+        again.unchanged,
+        "nothing changed, yet the sync was not a 304"
+    );
     // One more signer, then a delta sync (the merged list is checked as a whole).
     let held = held.context("no upload held back")?;
     gateway
@@ -255,7 +258,9 @@ async fn load(
                 if let Some(etag) = &etag {
                     request = request.header("if-none-match", etag.as_str());
                 }
-                let response = sender.send_request(request.body(Empty::<Bytes>::new())?).await?;
+                let response = sender
+                    .send_request(request.body(Empty::<Bytes>::new())?)
+                    .await?;
                 anyhow::ensure!(
                     response.status().as_u16() == expect,
                     "status {}",

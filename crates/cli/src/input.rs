@@ -39,8 +39,9 @@ pub fn qr_text(input: &str) -> anyhow::Result<String> {
 
 /// Loads `--trust` paths, or `data/trust` if none is given and it exists. A folder holding
 /// a synced trust state (`healthpass trust sync --state DIR`) gives its verified signers,
-/// withdrawals and revocations, and the time they were fetched; it must be the only path.
-pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<(TrustStore, Option<Timestamp>)> {
+/// withdrawals, revocations and rules, and the time they were fetched; it must be the only
+/// path.
+pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<Trust> {
     let default = [PathBuf::from(DEFAULT_TRUST_DIR)];
     let paths = if paths.is_empty() && default[0].is_dir() {
         &default[..]
@@ -49,6 +50,7 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<(TrustStore, Option<Time
     };
     let mut store = TrustStore::new();
     let mut fetched_at: Option<Timestamp> = None;
+    let mut rules = None;
     for path in paths {
         if let Some(state) = crate::trust::load_state(path)? {
             if paths.len() > 1 {
@@ -61,6 +63,11 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<(TrustStore, Option<Time
                 .to_trust_store()
                 .with_context(|| path.display().to_string())?;
             fetched_at = Some(state.fetched_at);
+            rules = Some(
+                state
+                    .rule_set()
+                    .with_context(|| path.display().to_string())?,
+            );
             continue;
         }
         store.load_path(path)?;
@@ -71,7 +78,21 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<(TrustStore, Option<Time
              (pass --trust FILE_OR_DIR, or run `healthpass demo` to make a test PKI in {DEFAULT_TRUST_DIR})"
         );
     }
-    Ok((store, fetched_at))
+    Ok(Trust {
+        store,
+        fetched_at,
+        rules,
+    })
+}
+
+/// What `--trust` gave.
+pub struct Trust {
+    /// The signers (and withdrawals and revocations, from a synced state).
+    pub store: TrustStore,
+    /// When a synced state was fetched.
+    pub fetched_at: Option<Timestamp>,
+    /// A synced state's rules.
+    pub rules: Option<healthpass_rules::RuleSet>,
 }
 
 /// Where rules are looked for when no `--rules` is given.
@@ -99,9 +120,11 @@ pub fn value_sets(path: &Path) -> anyhow::Result<healthpass_rules::ValueSets> {
 pub fn rules_and_value_sets(
     rules: Option<&Path>,
     value_sets: Option<&Path>,
+    synced: Option<healthpass_rules::RuleSet>,
 ) -> anyhow::Result<(healthpass_rules::RuleSet, healthpass_rules::ValueSets)> {
     let rules = match rules {
         Some(path) => rule_set(path)?,
+        None if let Some(synced) = synced => synced,
         None if Path::new(DEFAULT_RULES_DIR).is_dir() => rule_set(Path::new(DEFAULT_RULES_DIR))?,
         None => bail!(
             "no rules: pass --rules DIR (a folder laid out like the EU business rules, <CC>/<ID>/rule.json)"

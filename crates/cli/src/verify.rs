@@ -50,7 +50,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "R", requires = "country")]
     region: Option<String>,
     /// Rules: a folder laid out like the EU business rules (`<CC>/<ID>/rule.json`) or a file
-    /// of rules. Default: data/rules.
+    /// of rules. Default: the synced state's rules with `--trust STATE_DIR`, else data/rules.
     #[arg(long, value_name = "DIR", requires = "country")]
     rules: Option<PathBuf>,
     /// Value sets the rules consult: an EU value-set file or folder, or the compressed map.
@@ -69,15 +69,22 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let (trust, fetched_at) = input::trust_store(&args.trust)?;
+    let input::Trust {
+        store: trust,
+        fetched_at,
+        rules: synced_rules,
+    } = input::trust_store(&args.trust)?;
     let now = input::time_or_now(args.at.as_deref())?;
     let policy = match &args.country {
         Some(country) => {
             if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
                 anyhow::bail!("--country {country:?} is not a two-letter country code (DE, FR, …)");
             }
-            let (rules, value_sets) =
-                input::rules_and_value_sets(args.rules.as_deref(), args.valuesets.as_deref())?;
+            let (rules, value_sets) = input::rules_and_value_sets(
+                args.rules.as_deref(),
+                args.valuesets.as_deref(),
+                synced_rules,
+            )?;
             Some(Policy {
                 rules: Arc::new(rules),
                 value_sets: Arc::new(value_sets),

@@ -51,6 +51,9 @@ pub struct TrustState {
     pub withdrawn: Vec<WithdrawnEntry>,
     /// Verified revocation batches, by id.
     pub revocations: BTreeMap<String, StoredBatch>,
+    /// Verified rules in force or to come (the EU rule JSON of each version), as signed by
+    /// their countries.
+    pub rules: Vec<String>,
     /// What the last sync refused, and why (for the operator).
     pub rejected: Vec<String>,
 }
@@ -136,6 +139,17 @@ impl TrustState {
     /// The state file's content.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the state serializes")
+    }
+
+    /// The rules, ready for a policy.
+    pub fn rule_set(&self) -> Result<healthpass_rules::RuleSet, SyncError> {
+        let mut set = healthpass_rules::RuleSet::new();
+        for text in &self.rules {
+            let rule = healthpass_rules::Rule::from_json_str(text)
+                .map_err(|e| SyncError::State(format!("a rule is not valid: {e}")))?;
+            set.insert(rule);
+        }
+        Ok(set)
     }
 
     /// The trust store a verifier uses: the signers, the withdrawn ones, the revocations.
@@ -308,6 +322,33 @@ pub async fn sync(
     // Batches of countries no longer onboarded do not count.
     revocations.retain(|_, b| verified.countries.contains_key(&b.country));
 
+    // Rules: the whole list (it is small), each version checked against its country.
+    let listed = get_ok(client, "/rules", None).await?;
+    let rule_list: healthpass_network::rules::RuleList = serde_json::from_slice(&listed.body)
+        .map_err(|e| SyncError::Format {
+            path: "/rules".into(),
+            problem: e.to_string(),
+        })?;
+    let mut rules = Vec::new();
+    for (country, by_id) in &rule_list {
+        for (identifier, versions) in by_id {
+            for entry in versions {
+                match healthpass_network::rules::verify_rule(
+                    country,
+                    identifier,
+                    entry,
+                    &verified.countries,
+                ) {
+                    Ok((_, text)) => rules.push(text),
+                    Err(problem) => rejected.push(format!(
+                        "rule {identifier} {} of {country}: {problem}",
+                        entry.version
+                    )),
+                }
+            }
+        }
+    }
+
     Ok(SyncOutcome {
         state: TrustState {
             format: STATE_FORMAT,
@@ -340,6 +381,7 @@ pub async fn sync(
                 .collect(),
             withdrawn: verified.withdrawn,
             revocations,
+            rules,
             rejected,
         },
         unchanged: false,

@@ -16,6 +16,10 @@ pub enum UploadKind {
     RevocationBatch,
     /// Delete a revocation batch (the CMS content is `{"batchId"}`).
     DeleteRevocationBatch,
+    /// Publish a rule version (the CMS content is the EU rule JSON).
+    Rule,
+    /// Delete every version of a rule (the CMS content is its identifier).
+    DeleteRule,
 }
 
 impl UploadKind {
@@ -26,6 +30,8 @@ impl UploadKind {
             Self::WithdrawSigner => "/signerCertificate/delete",
             Self::RevocationBatch => "/revocation-list",
             Self::DeleteRevocationBatch => "/revocation-list/delete",
+            Self::Rule => "/rules",
+            Self::DeleteRule => "/rules/delete",
         }
     }
 }

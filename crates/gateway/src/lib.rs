@@ -126,6 +126,25 @@ pub enum GatewayError {
         /// The gateway's time.
         now: Timestamp,
     },
+    /// The rule is not a valid rule object.
+    #[error("the rule is refused: {0}")]
+    Rule(String),
+    /// The rule breaks one of the gateway's timing constraints.
+    #[error("the rule is refused: {0}")]
+    RuleTiming(String),
+    /// The rule's version is not above the last one of its identifier.
+    #[error("rule {identifier} version {version} is not above the last version {last}")]
+    RuleVersionNotNewer {
+        /// The rule.
+        identifier: String,
+        /// Its version.
+        version: String,
+        /// The last version accepted.
+        last: String,
+    },
+    /// A deletion names a rule the country does not have.
+    #[error("rule {0} is not a current rule of this country")]
+    UnknownRule(String),
     /// The TLS client certificate is no onboarded country's authentication certificate.
     #[error(
         "the TLS client certificate is not the authentication certificate of an onboarded country"
@@ -160,6 +179,10 @@ impl GatewayError {
             Self::BatchExpired { .. } => "batch_expired",
             Self::UnknownBatch(_) => "batch_unknown",
             Self::UnknownClientCertificate => "client_certificate_unknown",
+            Self::Rule(_) => "rule_invalid",
+            Self::RuleTiming(_) => "rule_timing",
+            Self::RuleVersionNotNewer { .. } => "rule_version_not_newer",
+            Self::UnknownRule(_) => "rule_unknown",
         }
     }
 
@@ -212,6 +235,8 @@ pub struct Registry {
     signers: BTreeMap<String, Signer>,
     /// Revocation batches by id; deleted ones stay as tombstones.
     batches: BTreeMap<String, Batch>,
+    /// Rules by identifier: every version accepted, in order; deleted ones are gone.
+    rules: BTreeMap<String, Vec<StoredRule>>,
     /// SHA-256 of every CMS message accepted: the same message twice is a replay. (Signing
     /// times have one-second resolution, so a burst of uploads may share one.)
     accepted_cms: std::collections::HashSet<[u8; 32]>,
@@ -221,6 +246,16 @@ fn cms_digest(cms_der: &[u8]) -> [u8; 32] {
     let mut digest = [0; 32];
     digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, cms_der).as_ref());
     digest
+}
+
+/// One version of a rule the gateway accepted.
+#[derive(Debug, Clone)]
+struct StoredRule {
+    country: String,
+    version: healthpass_rules::SemVer,
+    valid_from: Timestamp,
+    valid_to: Timestamp,
+    cms: Vec<u8>,
 }
 
 /// A revocation batch the gateway accepted.
@@ -240,6 +275,7 @@ impl Registry {
             countries: BTreeMap::new(),
             signers: BTreeMap::new(),
             batches: BTreeMap::new(),
+            rules: BTreeMap::new(),
             accepted_cms: std::collections::HashSet::new(),
         }
     }
@@ -274,6 +310,8 @@ impl Registry {
             ChangeKind::Withdrawal => self.prepare_withdrawal(country, body, now),
             ChangeKind::RevocationBatch => self.prepare_batch(country, body, now),
             ChangeKind::RevocationDeletion => self.prepare_batch_deletion(country, body, now),
+            ChangeKind::Rule => self.prepare_rule(country, body, now),
+            ChangeKind::RuleDeletion => self.prepare_rule_deletion(country, body, now),
         }
     }
 
@@ -325,6 +363,12 @@ impl Registry {
                     version,
                 };
                 self.batches.insert(id, Batch { item, cms });
+            }
+            PreparedChange::Rule(rule) => {
+                self.rules.entry(rule.0.clone()).or_default().push(rule.1);
+            }
+            PreparedChange::RuleDeletion(identifier) => {
+                self.rules.remove(&identifier);
             }
             PreparedChange::BatchDeletion(id) => {
                 if let Some(b) = self.batches.get_mut(&id) {
@@ -702,6 +746,144 @@ impl Registry {
             .ok_or(GatewayError::UnknownClientCertificate)
     }
 
+    /// Publishes a rule version from a country's CMS upload, with the EU gateway's checks:
+    /// a valid rule object of that country (identifier, type and country constraints
+    /// included), its version above the identifier's last, `ValidTo` at least 72 hours after
+    /// `ValidFrom`, `ValidFrom` within two weeks, at least 48 hours ahead for an acceptance
+    /// rule and in the future for an invalidation rule, and not before the previous version's.
+    pub fn upload_rule(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_rule(country, cms_der, now)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_rule(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
+        use healthpass_rules::RuleType;
+        use jiff::SignedDuration;
+        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let text = std::str::from_utf8(&content)
+            .map_err(|_| GatewayError::Rule("the rule is not UTF-8".into()))?;
+        let rule = healthpass_rules::Rule::from_json_str(text)
+            .map_err(|e| GatewayError::Rule(e.to_string()))?;
+        if rule.country != country {
+            return Err(GatewayError::WrongCountry {
+                country: country.to_owned(),
+                found: rule.country,
+            });
+        }
+        let timing = |problem: &str| Err(GatewayError::RuleTiming(problem.to_owned()));
+        if rule.valid_to < rule.valid_from + SignedDuration::from_hours(72) {
+            return timing("ValidTo must be at least 72 hours after ValidFrom");
+        }
+        if rule.valid_from > now + SignedDuration::from_hours(24 * 14) {
+            return timing("ValidFrom must be within two weeks from now");
+        }
+        match rule.rule_type {
+            RuleType::Acceptance if rule.valid_from < now + SignedDuration::from_hours(48) => {
+                return timing("an acceptance rule's ValidFrom must be at least 48 hours ahead");
+            }
+            RuleType::Invalidation if rule.valid_from <= now => {
+                return timing("an invalidation rule's ValidFrom must be in the future");
+            }
+            _ => {}
+        }
+        if let Some(last) = self.rules.get(&rule.identifier).and_then(|v| v.last()) {
+            if rule.version <= last.version {
+                return Err(GatewayError::RuleVersionNotNewer {
+                    identifier: rule.identifier,
+                    version: rule.version.to_string(),
+                    last: last.version.to_string(),
+                });
+            }
+            if rule.valid_from < last.valid_from {
+                return timing("ValidFrom must not be before the previous version's");
+            }
+        }
+        let stored = StoredRule {
+            country: country.to_owned(),
+            version: rule.version,
+            valid_from: rule.valid_from,
+            valid_to: rule.valid_to,
+            cms: cms_der.to_vec(),
+        };
+        Ok(Prepared::upload(
+            country,
+            PreparedChange::Rule(Box::new((rule.identifier, stored))),
+            now,
+            signed_at,
+            cms_der,
+        ))
+    }
+
+    /// Deletes every version of a rule: the CMS (signed like an upload) carries its
+    /// identifier.
+    pub fn delete_rule(
+        &mut self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_rule_deletion(country, cms_der, now)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_rule_deletion(
+        &self,
+        country: &str,
+        cms_der: &[u8],
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
+        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let identifier = String::from_utf8_lossy(&content).trim().to_owned();
+        match self.rules.get(&identifier).and_then(|v| v.first()) {
+            Some(r) if r.country == country => Ok(Prepared::upload(
+                country,
+                PreparedChange::RuleDeletion(identifier),
+                now,
+                signed_at,
+                cms_der,
+            )),
+            _ => Err(GatewayError::UnknownRule(identifier)),
+        }
+    }
+
+    /// The rules to distribute at `now`, per country and identifier: every version still in
+    /// force or to come, without versions a later one has replaced by now.
+    pub fn rule_list(&self, now: Timestamp) -> healthpass_network::rules::RuleList {
+        use base64::Engine;
+        let mut list = healthpass_network::rules::RuleList::new();
+        for (identifier, versions) in &self.rules {
+            // The latest version in force replaces the earlier ones.
+            let current = versions.iter().rposition(|r| r.valid_from <= now);
+            let entries: Vec<_> = versions
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| r.valid_to > now && current.is_none_or(|c| *i >= c))
+                .map(|(_, r)| healthpass_network::rules::RuleEntry {
+                    version: r.version.to_string(),
+                    valid_from: r.valid_from,
+                    valid_to: r.valid_to,
+                    cms: base64::engine::general_purpose::STANDARD.encode(&r.cms),
+                })
+                .collect();
+            if let (false, Some(first)) = (entries.is_empty(), versions.first()) {
+                list.entry(first.country.clone())
+                    .or_default()
+                    .insert(identifier.clone(), entries);
+            }
+        }
+        list
+    }
+
     /// The registry's gauges for `/metrics`.
     pub fn gauges(&self) -> observe::Gauges {
         let withdrawn = self
@@ -741,6 +923,8 @@ enum PreparedChange {
     Withdrawal(String),
     Batch { id: String, cms: Vec<u8> },
     BatchDeletion(String),
+    Rule(Box<(String, StoredRule)>),
+    RuleDeletion(String),
 }
 
 impl Prepared {
@@ -1174,5 +1358,113 @@ mod tests {
         // The whole list is the delta since 0.
         assert_eq!(gateway.trust_list_since(0), gateway.trust_list());
         assert_eq!(gateway.trust_list().since, None);
+    }
+
+    fn rule_json(id: &str, version: &str, valid_from: Timestamp, days: i64) -> Vec<u8> {
+        let valid_to = valid_from + jiff::SignedDuration::from_hours(24 * days);
+        let rule_type = if id.starts_with("IR") {
+            "Invalidation"
+        } else {
+            "Acceptance"
+        };
+        let certificate_type = if id.starts_with("IR") {
+            "General"
+        } else {
+            "Vaccination"
+        };
+        let country = &id[3..5];
+        serde_json::json!({
+            "Identifier": id, "Type": rule_type, "Country": country, "Version": version,
+            "SchemaVersion": "1.0.0", "Engine": "CERTLOGIC", "EngineVersion": "1.0.0",
+            "CertificateType": certificate_type,
+            "Description": [{"lang": "en", "desc": "At least two doses must have been given."}],
+            "ValidFrom": valid_from.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "ValidTo": valid_to.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "AffectedFields": ["v.0.dn"],
+            "Logic": {">=": [{"var": "payload.v.0.dn"}, 2]}
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn rules_follow_the_eu_gateway_constraints() {
+        use healthpass_network::rules::verify_rule;
+        let (network, keys) = network();
+        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
+        let mut gateway = Registry::new(network.clone());
+        for c in [&at_c, &de] {
+            gateway
+                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
+                .unwrap();
+        }
+        let now = at(60);
+        let mut minute = 0;
+        let mut sign = |c: &Country, content: &[u8]| {
+            minute += 1;
+            c.upload_signer()
+                .sign_at(content, false, at(minute))
+                .unwrap()
+        };
+        let hours = |h: i64| now + jiff::SignedDuration::from_hours(h);
+        let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
+
+        let v1 = sign(&at_c, &rule_json("VR-AT-0001", "1.0.0", hours(72), 30));
+        assert_eq!(gateway.upload_rule("AT", &v1, now), Ok(3));
+        // Another country's rule; too soon; too short; too far ahead; not newer; malformed.
+        let de_sends_at = sign(&de, &rule_json("VR-AT-0002", "1.0.0", hours(72), 30));
+        assert_eq!(
+            code(gateway.upload_rule("DE", &de_sends_at, now)),
+            "wrong_country"
+        );
+        let soon = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(24), 30));
+        assert_eq!(code(gateway.upload_rule("AT", &soon, now)), "rule_timing");
+        let short = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(72), 2));
+        assert_eq!(code(gateway.upload_rule("AT", &short, now)), "rule_timing");
+        let far = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(24 * 15), 30));
+        assert_eq!(code(gateway.upload_rule("AT", &far, now)), "rule_timing");
+        let same = sign(&at_c, &rule_json("VR-AT-0001", "1.0.0", hours(80), 30));
+        assert_eq!(
+            code(gateway.upload_rule("AT", &same, now)),
+            "rule_version_not_newer"
+        );
+        let junk = sign(&at_c, b"{\"Identifier\": 1}");
+        assert_eq!(code(gateway.upload_rule("AT", &junk, now)), "rule_invalid");
+        // An invalidation rule may start an hour from now.
+        let ir = sign(&at_c, &rule_json("IR-AT-0001", "1.0.0", hours(1), 30));
+        assert_eq!(gateway.upload_rule("AT", &ir, now), Ok(4));
+        let v2 = sign(&at_c, &rule_json("VR-AT-0001", "1.1.0", hours(96), 30));
+        assert_eq!(gateway.upload_rule("AT", &v2, now), Ok(5));
+
+        // Listed with both versions until v2 applies; then v2 only. A verifier checks each.
+        let verified = gateway
+            .trust_list()
+            .verify(&network, &BTreeMap::new())
+            .unwrap();
+        let listed = gateway.rule_list(now);
+        assert_eq!(listed["AT"]["VR-AT-0001"].len(), 2);
+        for (id, versions) in &listed["AT"] {
+            for entry in versions {
+                let (rule, _) = verify_rule("AT", id, entry, &verified.countries).unwrap();
+                assert_eq!(&rule.identifier, id);
+            }
+        }
+        let entry = &listed["AT"]["VR-AT-0001"][0];
+        assert!(verify_rule("DE", "VR-AT-0001", entry, &verified.countries).is_err());
+        assert!(verify_rule("AT", "VR-AT-0009", entry, &verified.countries).is_err());
+        let later = gateway.rule_list(hours(100));
+        assert_eq!(later["AT"]["VR-AT-0001"].len(), 1);
+        assert_eq!(later["AT"]["VR-AT-0001"][0].version, "1.1.0");
+
+        // Deletion by the country only.
+        assert_eq!(
+            code(gateway.delete_rule("DE", &sign(&de, b"VR-AT-0001"), now)),
+            "rule_unknown"
+        );
+        assert_eq!(
+            gateway.delete_rule("AT", &sign(&at_c, b"VR-AT-0001"), now),
+            Ok(6)
+        );
+        assert!(!gateway.rule_list(now)["AT"].contains_key("VR-AT-0001"));
     }
 }

@@ -9,6 +9,9 @@
 //! | `POST /onboarding` | a signed onboarding record (JSON); k of n governance signatures |
 //! | `POST /signerCertificate` | `application/cms`: Base64 CMS with the DSC; needs an authenticated country |
 //! | `POST /signerCertificate/delete` | the same, to withdraw it |
+//! | `GET /rules`, `GET /rules/{country}` | rules in force or to come: country → identifier → `[{version, validFrom, validTo, cms}]` |
+//! | `POST /rules` | `application/cms`: a rule version (the EU rule JSON); needs an authenticated country |
+//! | `POST /rules/delete` | `application/cms`: a rule identifier, to delete every version |
 //! | `GET /revocation-list[?since=V]` | revocation batches changed after version `V`: `{more, batches: [{batchId, country, date, deleted, version}]}` |
 //! | `GET /revocation-list/{batchId}` | the batch's CMS as uploaded (`application/cms`, Base64); 410 once deleted |
 //! | `POST /revocation-list` | `application/cms`: a revocation batch; needs an authenticated country |
@@ -202,6 +205,9 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         )
         .route("/trustList", get(trust_list))
         .route("/trustList/DSC/{country}", get(country_signers))
+        .route("/rules", get(all_rules).merge(cms_route(ChangeKind::Rule)))
+        .route("/rules/{country}", get(country_rules))
+        .route("/rules/delete", cms_route(ChangeKind::RuleDeletion))
         .route("/onboarding", post(onboarding))
         .route("/signerCertificate", cms_route(ChangeKind::Upload))
         .route(
@@ -305,6 +311,18 @@ async fn trust_list(
         .into_response()
 }
 
+async fn all_rules(State(gateway): State<Arc<Gateway>>) -> Response {
+    Json(gateway.registry.lock().await.rule_list(Timestamp::now())).into_response()
+}
+
+async fn country_rules(
+    State(gateway): State<Arc<Gateway>>,
+    Path(country): Path<String>,
+) -> Response {
+    let mut list = gateway.registry.lock().await.rule_list(Timestamp::now());
+    Json(list.remove(&country).unwrap_or_default()).into_response()
+}
+
 async fn country_signers(
     State(gateway): State<Arc<Gateway>>,
     Path(country): Path<String>,
@@ -394,7 +412,7 @@ async fn cms_change(
     let id = batch_id(&der);
     match gateway.submit(kind, &country, der, Timestamp::now()).await {
         Ok(version) => match kind {
-            ChangeKind::Upload => {
+            ChangeKind::Upload | ChangeKind::Rule => {
                 (StatusCode::CREATED, Json(json!({"version": version}))).into_response()
             }
             ChangeKind::RevocationBatch => (
@@ -722,7 +740,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 11);
+        assert_eq!(paths.len(), 14);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
                 let uri = path.replace("{batch}", "0123").replace("{country}", "AT");

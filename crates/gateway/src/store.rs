@@ -25,6 +25,10 @@ pub enum ChangeKind {
     RevocationBatch,
     /// The deletion of a revocation batch (CMS DER).
     RevocationDeletion,
+    /// A rule version (CMS DER).
+    Rule,
+    /// The deletion of a rule (CMS DER).
+    RuleDeletion,
 }
 
 impl ChangeKind {
@@ -36,6 +40,8 @@ impl ChangeKind {
             Self::Withdrawal => "withdrawal",
             Self::RevocationBatch => "revocation_batch",
             Self::RevocationDeletion => "revocation_deletion",
+            Self::Rule => "rule",
+            Self::RuleDeletion => "rule_deletion",
         }
     }
 
@@ -46,6 +52,8 @@ impl ChangeKind {
             "withdrawal" => Some(Self::Withdrawal),
             "revocation_batch" => Some(Self::RevocationBatch),
             "revocation_deletion" => Some(Self::RevocationDeletion),
+            "rule" => Some(Self::Rule),
+            "rule_deletion" => Some(Self::RuleDeletion),
             _ => None,
         }
     }

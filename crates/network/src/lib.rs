@@ -21,6 +21,7 @@
 
 pub mod cms;
 pub mod revocation;
+pub mod rules;
 pub mod trustlist;
 
 use base64::Engine;

@@ -326,6 +326,65 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     assert_eq!(report.reasons.len(), 1, "{:?}", report.reasons);
     assert_eq!(report.reasons[0].code, ReasonCode::CertificateRevoked);
 
+    // DE publishes an acceptance rule (at least 48 hours ahead, as on the EU gateway): after
+    // the next sync, a verifier in DE applies it from the synced state.
+    let starts = Timestamp::now() + SignedDuration::from_hours(49);
+    let rule = serde_json::json!({
+        "Identifier": "VR-DE-0001", "Type": "Acceptance", "Country": "DE", "Version": "1.0.0",
+        "SchemaVersion": "1.0.0", "Engine": "CERTLOGIC", "EngineVersion": "1.0.0",
+        "CertificateType": "Vaccination",
+        "Description": [{"lang": "en", "desc": "The vaccination course must have three doses."}],
+        "ValidFrom": starts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "ValidTo": (starts + SignedDuration::from_hours(24 * 30)).strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "AffectedFields": ["v.0.dn"],
+        "Logic": {">=": [{"var": "payload.v.0.dn"}, 3]}
+    });
+    let early = rule.clone();
+    let mut too_early = early;
+    too_early["ValidFrom"] = Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+        .into();
+    let refused_rule = refused(
+        upload(
+            &de.client(wire),
+            UploadKind::Rule,
+            &de.cms(too_early.to_string().as_bytes()),
+        )
+        .await,
+    );
+    assert!(refused_rule.contains("rule_timing"), "{refused_rule}");
+    upload(
+        &de.client(wire),
+        UploadKind::Rule,
+        &de.cms(rule.to_string().as_bytes()),
+    )
+    .await
+    .unwrap();
+    state = sync(&public, network, Some(&state), Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state.rules.len(), 1);
+    let in_de = VerifyOptions {
+        policy: Some(healthpass_verify::Policy {
+            rules: std::sync::Arc::new(state.rule_set().unwrap()),
+            value_sets: std::sync::Arc::new(healthpass_rules::ValueSets::new()),
+            country: "DE".into(),
+            region: None,
+            language: None,
+        }),
+        ..VerifyOptions::default()
+    };
+    let report = healthpass_verify::verify_with(
+        &first,
+        starts + SignedDuration::from_hours(1),
+        &state.to_trust_store().unwrap(),
+        &in_de,
+    );
+    assert_eq!(report.verdict, Verdict::Red, "{:?}", report.reasons);
+    assert_eq!(report.reasons[0].code, ReasonCode::RuleFailed);
+
     // AT withdraws its signer; after the next sync the first certificate is red too.
     let withdrawal = at.cms(&at.pki.dsc_cert_der);
     upload(&at.client(wire), UploadKind::WithdrawSigner, &withdrawal)
@@ -477,7 +536,7 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
     assert!(matches!(err, SyncError::Rollback { .. }), "{err}");
 }
 
-/// Serves the given trust lists one after another on plain HTTP (and no revocations).
+/// Serves the given trust lists one after another on plain HTTP (and no revocations or rules).
 async fn courier(lists: Vec<TrustList>) -> GatewayClient {
     use axum::routing::get;
     use std::sync::{Arc, Mutex};
@@ -493,6 +552,10 @@ async fn courier(lists: Vec<TrustList>) -> GatewayClient {
         .route(
             "/revocation-list",
             get(|| async { axum::Json(serde_json::json!({"more": false, "batches": []})) }),
+        )
+        .route(
+            "/rules",
+            get(|| async { axum::Json(serde_json::json!({})) }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
