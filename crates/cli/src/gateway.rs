@@ -25,6 +25,9 @@ pub enum GatewayCommand {
     /// Submit a country's onboarding record (with k of n governance signatures) to a gateway.
     /// It needs no login: the governance signatures are the authority.
     Onboard(OnboardArgs),
+    /// Publish a value-set release (with k of n governance signatures) to a gateway. It needs
+    /// no login: the governance signatures are the authority.
+    PublishValueSets(OnboardArgs),
     /// Measure the gateway at world size on loopback: durable uploads per second, trust-list
     /// requests per second (304 and full), full and delta `trust sync` time.
     Bench(crate::gateway_bench::GatewayBenchArgs),
@@ -32,7 +35,7 @@ pub enum GatewayCommand {
 
 #[derive(Args)]
 pub struct OnboardArgs {
-    /// The signed onboarding record (`healthpass network sign-onboarding`).
+    /// The signed onboarding record or value-set release (`healthpass network sign`).
     record: PathBuf,
     /// The gateway, `https://host:port` or `http://host:port`.
     #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
@@ -164,7 +167,8 @@ pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
     match command {
         GatewayCommand::Serve(args) => serve(args),
         GatewayCommand::Upload(args) => upload_command(args),
-        GatewayCommand::Onboard(args) => onboard(args),
+        GatewayCommand::Onboard(args) => post_governed(args, "/onboarding"),
+        GatewayCommand::PublishValueSets(args) => post_governed(args, "/valuesets"),
         GatewayCommand::Bench(args) => crate::gateway_bench::run(args),
     }
 }
@@ -287,7 +291,8 @@ fn upload_command(args: UploadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn onboard(args: OnboardArgs) -> anyhow::Result<ExitCode> {
+/// Posts a governance-signed document (onboarding record, value-set release) to `path`.
+fn post_governed(args: OnboardArgs, path: &str) -> anyhow::Result<ExitCode> {
     let record = input::read_file(&args.record)?;
     let tls = ClientTls {
         ca_pem: args.ca.as_deref().map(input::read_file).transpose()?,
@@ -295,9 +300,9 @@ fn onboard(args: OnboardArgs) -> anyhow::Result<ExitCode> {
     };
     let client = GatewayClient::new(&args.gateway, &tls)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let response = runtime.block_on(client.post("/onboarding", "application/json", record))?;
+    let response = runtime.block_on(client.post(path, "application/json", record))?;
     if !response.status.is_success() {
-        anyhow::bail!("the gateway refused the record: {}", response.problem());
+        anyhow::bail!("the gateway refused it: {}", response.problem());
     }
     outln!("{}", String::from_utf8_lossy(&response.body));
     Ok(ExitCode::SUCCESS)

@@ -63,11 +63,14 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<Trust> {
                 .to_trust_store()
                 .with_context(|| path.display().to_string())?;
             fetched_at = Some(state.fetched_at);
-            rules = Some(
+            rules = Some((
                 state
                     .rule_set()
                     .with_context(|| path.display().to_string())?,
-            );
+                state
+                    .value_set_collection()
+                    .with_context(|| path.display().to_string())?,
+            ));
             continue;
         }
         store.load_path(path)?;
@@ -91,8 +94,8 @@ pub struct Trust {
     pub store: TrustStore,
     /// When a synced state was fetched.
     pub fetched_at: Option<Timestamp>,
-    /// A synced state's rules.
-    pub rules: Option<healthpass_rules::RuleSet>,
+    /// A synced state's rules and value sets.
+    pub rules: Option<(healthpass_rules::RuleSet, healthpass_rules::ValueSets)>,
 }
 
 /// Where rules are looked for when no `--rules` is given.
@@ -120,11 +123,12 @@ pub fn value_sets(path: &Path) -> anyhow::Result<healthpass_rules::ValueSets> {
 pub fn rules_and_value_sets(
     rules: Option<&Path>,
     value_sets: Option<&Path>,
-    synced: Option<healthpass_rules::RuleSet>,
+    synced: Option<(healthpass_rules::RuleSet, healthpass_rules::ValueSets)>,
 ) -> anyhow::Result<(healthpass_rules::RuleSet, healthpass_rules::ValueSets)> {
+    let (synced_rules, synced_value_sets) = synced.unzip();
     let rules = match rules {
         Some(path) => rule_set(path)?,
-        None if let Some(synced) = synced => synced,
+        None if let Some(synced) = synced_rules => synced,
         None if Path::new(DEFAULT_RULES_DIR).is_dir() => rule_set(Path::new(DEFAULT_RULES_DIR))?,
         None => bail!(
             "no rules: pass --rules DIR (a folder laid out like the EU business rules, <CC>/<ID>/rule.json)"
@@ -132,6 +136,7 @@ pub fn rules_and_value_sets(
     };
     let value_sets = match value_sets {
         Some(path) => self::value_sets(path)?,
+        None if let Some(synced) = synced_value_sets.filter(|v| !v.is_empty()) => synced,
         None if Path::new(DEFAULT_VALUESETS).exists() => {
             self::value_sets(Path::new(DEFAULT_VALUESETS))?
         }

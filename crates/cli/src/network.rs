@@ -1,10 +1,12 @@
 //! `healthpass network`: create a test trust network, and make, sign and check onboarding
-//! records.
+//! records and value-set releases.
 
 use crate::{input, outln};
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use healthpass_network::{GovernanceKey, Network, OnboardingRecord, SignedOnboarding};
+use healthpass_network::{
+    GovernanceKey, Network, OnboardingRecord, SignedOnboarding, SignedValueSets, ValueSetRelease,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -49,15 +51,33 @@ pub enum NetworkCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
-    /// Add one governance signature to an onboarding record (rewritten in place, atomically).
-    SignOnboarding {
+    /// Make an unsigned value-set release from EU value-set JSON (a file with one value set
+    /// or an array of them, or a folder of such files).
+    ValueSets {
+        /// The network definition.
+        #[arg(long, value_name = "FILE")]
+        network: PathBuf,
+        /// The value sets.
+        #[arg(long, value_name = "PATH")]
+        valuesets: PathBuf,
+        /// Must exceed the sequence of the network's previous release.
+        #[arg(long, default_value_t = 1)]
+        sequence: u64,
+        /// Where to write the release.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Add one governance signature to an onboarding record or a value-set release (rewritten
+    /// in place, atomically).
+    #[command(alias = "sign-onboarding")]
+    Sign {
         /// The network definition.
         #[arg(long, value_name = "FILE")]
         network: PathBuf,
         /// The governance private key.
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
-        /// The record.
+        /// The record or release.
         record: PathBuf,
     },
     /// Check onboarding records: for this network, well formed, k valid governance signatures.
@@ -126,7 +146,34 @@ pub fn run(command: NetworkCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        NetworkCommand::SignOnboarding {
+        NetworkCommand::ValueSets {
+            network,
+            valuesets,
+            sequence,
+            out,
+        } => {
+            let network = load_network(&network)?;
+            let value_sets = read_value_sets(&valuesets)?;
+            let count = value_sets.len();
+            let release = ValueSetRelease {
+                network: network.name.clone(),
+                sequence,
+                issued_at: jiff::Timestamp::now(),
+                value_sets,
+            };
+            input::write_atomic(
+                &out,
+                SignedValueSets::unsigned(release).to_json().as_bytes(),
+            )?;
+            outln!(
+                "Wrote an unsigned release of {count} value sets to {}; it needs {} of {} governance signatures: healthpass network sign",
+                out.display(),
+                network.threshold,
+                network.governance_keys.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        NetworkCommand::Sign {
             network,
             key,
             record,
@@ -134,11 +181,18 @@ pub fn run(command: NetworkCommand) -> anyhow::Result<ExitCode> {
             let network = load_network(&network)?;
             let key = GovernanceKey::from_pkcs8_pem(&input::read_text(&key)?)
                 .with_context(|| format!("{}", key.display()))?;
-            let mut signed = load_record(&record)?;
-            signed.sign(&key, &network)?;
-            input::write_atomic(&record, signed.to_json().as_bytes())?;
-            let status = match signed.verify(&network) {
-                Ok(_) => "complete".to_owned(),
+            let text = input::read_text(&record)?;
+            let (json, verified) = if let Ok(mut signed) = SignedValueSets::from_json(&text) {
+                signed.sign(&key, &network)?;
+                (signed.to_json(), signed.verify(&network).map(|_| ()))
+            } else {
+                let mut signed = load_record(&record)?;
+                signed.sign(&key, &network)?;
+                (signed.to_json(), signed.verify(&network).map(|_| ()))
+            };
+            input::write_atomic(&record, json.as_bytes())?;
+            let status = match verified {
+                Ok(()) => "complete".to_owned(),
                 Err(e) => format!("not yet valid: {e}"),
             };
             outln!(
@@ -173,6 +227,47 @@ pub fn run(command: NetworkCommand) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// EU value-set JSON by id, from a file (one value set, or an array) or a folder of files;
+/// each must load as a value set.
+fn read_value_sets(
+    path: &Path,
+) -> anyhow::Result<std::collections::BTreeMap<String, serde_json::Value>> {
+    let files = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut sets = std::collections::BTreeMap::new();
+    for file in files {
+        let json: serde_json::Value = serde_json::from_slice(&input::read_file(&file)?)
+            .with_context(|| format!("{}: not JSON", file.display()))?;
+        let items = match json {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        for item in items {
+            healthpass_rules::ValueSets::new()
+                .add_json(&item)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let id = item["valueSetId"]
+                .as_str()
+                .with_context(|| format!("{}: a value set without valueSetId", file.display()))?
+                .to_owned();
+            sets.insert(id, item);
+        }
+    }
+    if sets.is_empty() {
+        bail!("{} holds no value set", path.display());
+    }
+    Ok(sets)
 }
 
 fn load_network(path: &Path) -> anyhow::Result<Network> {

@@ -51,6 +51,8 @@ pub struct TrustState {
     pub withdrawn: Vec<WithdrawnEntry>,
     /// Verified revocation batches, by id.
     pub revocations: BTreeMap<String, StoredBatch>,
+    /// The value-set release, verified (k of n governance signatures).
+    pub value_sets: Option<healthpass_network::SignedValueSets>,
     /// Verified rules in force or to come (the EU rule JSON of each version), as signed by
     /// their countries.
     pub rules: Vec<String>,
@@ -100,6 +102,16 @@ pub enum SyncError {
         /// The version held.
         had: u64,
     },
+    /// The gateway served an older value-set release than the one synced before.
+    #[error(
+        "the gateway's value-set release {got} is older than release {had} synced before: refusing a rollback"
+    )]
+    ValueSetsRollback {
+        /// The release served.
+        got: u64,
+        /// The release held.
+        had: u64,
+    },
     /// A response is not what the gateway's API describes.
     #[error("{path}: {problem}")]
     Format {
@@ -139,6 +151,18 @@ impl TrustState {
     /// The state file's content.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the state serializes")
+    }
+
+    /// The value sets, ready for a policy (empty without a release).
+    pub fn value_set_collection(&self) -> Result<healthpass_rules::ValueSets, SyncError> {
+        let mut sets = healthpass_rules::ValueSets::new();
+        if let Some(signed) = &self.value_sets {
+            for (id, json) in &signed.release.value_sets {
+                sets.add_json(json)
+                    .map_err(|e| SyncError::State(format!("value set {id}: {e}")))?;
+            }
+        }
+        Ok(sets)
     }
 
     /// The rules, ready for a policy.
@@ -322,6 +346,43 @@ pub async fn sync(
     // Batches of countries no longer onboarded do not count.
     revocations.retain(|_, b| verified.countries.contains_key(&b.country));
 
+    // Value sets: one governance-signed release; never an older one than held.
+    let served = client.get("/valuesets", None).await?;
+    let value_sets = if served.status == StatusCode::NOT_FOUND {
+        None
+    } else if served.status.is_success() {
+        let text = std::str::from_utf8(&served.body).map_err(|_| SyncError::Format {
+            path: "/valuesets".into(),
+            problem: "not UTF-8".into(),
+        })?;
+        let signed = healthpass_network::SignedValueSets::from_json(text).map_err(|e| {
+            SyncError::Format {
+                path: "/valuesets".into(),
+                problem: e.to_string(),
+            }
+        })?;
+        match signed.verify(network) {
+            Ok(_) => Some(signed),
+            Err(e) => {
+                rejected.push(format!("value sets: {e}"));
+                previous.and_then(|p| p.value_sets.clone())
+            }
+        }
+    } else {
+        return Err(SyncError::Status {
+            path: "/valuesets".into(),
+            problem: served.problem(),
+        });
+    };
+    if let (Some(new), Some(held)) = (&value_sets, previous.and_then(|p| p.value_sets.as_ref()))
+        && new.release.sequence < held.release.sequence
+    {
+        return Err(SyncError::ValueSetsRollback {
+            got: new.release.sequence,
+            had: held.release.sequence,
+        });
+    }
+
     // Rules: the whole list (it is small), each version checked against its country.
     let listed = get_ok(client, "/rules", None).await?;
     let rule_list: healthpass_network::rules::RuleList = serde_json::from_slice(&listed.body)
@@ -381,6 +442,7 @@ pub async fn sync(
                 .collect(),
             withdrawn: verified.withdrawn,
             revocations,
+            value_sets,
             rules,
             rejected,
         },

@@ -126,6 +126,17 @@ pub enum GatewayError {
         /// The gateway's time.
         now: Timestamp,
     },
+    /// The value-set release does not hold (form, network, or governance signatures).
+    #[error("value sets refused: {0}")]
+    ValueSets(GovernanceError),
+    /// The value-set release is not newer than the one the gateway has.
+    #[error("value-set release {sequence} is not above the current release {current}")]
+    ValueSetsNotNewer {
+        /// The release's sequence.
+        sequence: u64,
+        /// The sequence held.
+        current: u64,
+    },
     /// The rule is not a valid rule object.
     #[error("the rule is refused: {0}")]
     Rule(String),
@@ -180,6 +191,8 @@ impl GatewayError {
             Self::UnknownBatch(_) => "batch_unknown",
             Self::UnknownClientCertificate => "client_certificate_unknown",
             Self::Rule(_) => "rule_invalid",
+            Self::ValueSets(_) => "value_sets_invalid",
+            Self::ValueSetsNotNewer { .. } => "value_sets_not_newer",
             Self::RuleTiming(_) => "rule_timing",
             Self::RuleVersionNotNewer { .. } => "rule_version_not_newer",
             Self::UnknownRule(_) => "rule_unknown",
@@ -214,6 +227,10 @@ struct Country {
     version: u64,
 }
 
+/// The country column of changes that belong to the whole network (value sets): ISO 3166
+/// reserves `ZZ` for user assignment, and no country has it.
+pub const NETWORK_COUNTRY: &str = "ZZ";
+
 /// How far in the future an upload's signing time may be (clocks drift).
 const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
@@ -235,6 +252,8 @@ pub struct Registry {
     signers: BTreeMap<String, Signer>,
     /// Revocation batches by id; deleted ones stay as tombstones.
     batches: BTreeMap<String, Batch>,
+    /// The current value-set release.
+    value_sets: Option<healthpass_network::SignedValueSets>,
     /// Rules by identifier: every version accepted, in order; deleted ones are gone.
     rules: BTreeMap<String, Vec<StoredRule>>,
     /// SHA-256 of every CMS message accepted: the same message twice is a replay. (Signing
@@ -276,6 +295,7 @@ impl Registry {
             signers: BTreeMap::new(),
             batches: BTreeMap::new(),
             rules: BTreeMap::new(),
+            value_sets: None,
             accepted_cms: std::collections::HashSet::new(),
         }
     }
@@ -311,6 +331,17 @@ impl Registry {
             ChangeKind::RevocationBatch => self.prepare_batch(country, body, now),
             ChangeKind::RevocationDeletion => self.prepare_batch_deletion(country, body, now),
             ChangeKind::Rule => self.prepare_rule(country, body, now),
+            ChangeKind::ValueSets => {
+                let text = std::str::from_utf8(body).map_err(|_| {
+                    GatewayError::ValueSets(GovernanceError::Format {
+                        what: "value-set release",
+                        problem: "not UTF-8".into(),
+                    })
+                })?;
+                let signed = healthpass_network::SignedValueSets::from_json(text)
+                    .map_err(GatewayError::ValueSets)?;
+                self.prepare_value_sets(signed, now)
+            }
             ChangeKind::RuleDeletion => self.prepare_rule_deletion(country, body, now),
         }
     }
@@ -367,6 +398,7 @@ impl Registry {
             PreparedChange::Rule(rule) => {
                 self.rules.entry(rule.0.clone()).or_default().push(rule.1);
             }
+            PreparedChange::ValueSets(release) => self.value_sets = Some(*release),
             PreparedChange::RuleDeletion(identifier) => {
                 self.rules.remove(&identifier);
             }
@@ -884,6 +916,47 @@ impl Registry {
         list
     }
 
+    /// Publishes a value-set release: k of n governance signatures, and a higher sequence
+    /// than the current release.
+    pub fn publish_value_sets(
+        &mut self,
+        signed: healthpass_network::SignedValueSets,
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare_value_sets(signed, now)?;
+        Ok(self.commit(prepared))
+    }
+
+    fn prepare_value_sets(
+        &self,
+        signed: healthpass_network::SignedValueSets,
+        now: Timestamp,
+    ) -> Result<Prepared, GatewayError> {
+        signed
+            .verify(&self.network)
+            .map_err(GatewayError::ValueSets)?;
+        if let Some(current) = &self.value_sets
+            && current.release.sequence >= signed.release.sequence
+        {
+            return Err(GatewayError::ValueSetsNotNewer {
+                sequence: signed.release.sequence,
+                current: current.release.sequence,
+            });
+        }
+        Ok(Prepared {
+            // The network's own, no country's: stored under the placeholder code.
+            country: NETWORK_COUNTRY.to_owned(),
+            change: PreparedChange::ValueSets(Box::new(signed)),
+            accepted_at: now,
+            upload: None,
+        })
+    }
+
+    /// The current value-set release, with its governance signatures.
+    pub fn value_sets(&self) -> Option<&healthpass_network::SignedValueSets> {
+        self.value_sets.as_ref()
+    }
+
     /// The registry's gauges for `/metrics`.
     pub fn gauges(&self) -> observe::Gauges {
         let withdrawn = self
@@ -925,6 +998,7 @@ enum PreparedChange {
     BatchDeletion(String),
     Rule(Box<(String, StoredRule)>),
     RuleDeletion(String),
+    ValueSets(Box<healthpass_network::SignedValueSets>),
 }
 
 impl Prepared {
@@ -1466,5 +1540,52 @@ mod tests {
             Ok(6)
         );
         assert!(!gateway.rule_list(now)["AT"].contains_key("VR-AT-0001"));
+    }
+
+    #[test]
+    fn value_sets_need_k_of_n_and_only_move_forward() {
+        use healthpass_network::{SignedValueSets, ValueSetRelease};
+        let (network, keys) = network();
+        let mut gateway = Registry::new(network.clone());
+        let release = |sequence, signers: &[GovernanceKey]| {
+            let mut signed = SignedValueSets::unsigned(ValueSetRelease {
+                network: network.name.clone(),
+                sequence,
+                issued_at: t(),
+                value_sets: [("x".to_owned(), serde_json::json!({"valueSetId": "x"}))].into(),
+            });
+            for key in signers {
+                signed.sign(key, &network).unwrap();
+            }
+            signed
+        };
+        let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
+        assert_eq!(
+            code(gateway.publish_value_sets(release(1, &keys[..1]), t())),
+            "value_sets_invalid"
+        );
+        assert_eq!(
+            gateway.publish_value_sets(release(1, &keys[1..]), t()),
+            Ok(1)
+        );
+        assert_eq!(
+            code(gateway.publish_value_sets(release(1, &keys[..2]), t())),
+            "value_sets_not_newer"
+        );
+        assert_eq!(
+            gateway.publish_value_sets(release(2, &keys[..2]), t()),
+            Ok(2)
+        );
+        assert_eq!(gateway.value_sets().unwrap().release.sequence, 2);
+        // The network's own change, under the placeholder country.
+        let prepared = gateway
+            .prepare(
+                ChangeKind::ValueSets,
+                "",
+                release(3, &keys[..2]).to_json().as_bytes(),
+                t(),
+            )
+            .unwrap();
+        assert_eq!(prepared.country(), NETWORK_COUNTRY);
     }
 }

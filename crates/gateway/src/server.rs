@@ -12,6 +12,8 @@
 //! | `GET /rules`, `GET /rules/{country}` | rules in force or to come: country → identifier → `[{version, validFrom, validTo, cms}]` |
 //! | `POST /rules` | `application/cms`: a rule version (the EU rule JSON); needs an authenticated country |
 //! | `POST /rules/delete` | `application/cms`: a rule identifier, to delete every version |
+//! | `GET /valuesets`, `POST /valuesets` | the value-set release with its governance signatures (k of n; no login to publish) |
+//! | `GET /valuesets/{id}` | one value set (EU JSON) |
 //! | `GET /revocation-list[?since=V]` | revocation batches changed after version `V`: `{more, batches: [{batchId, country, date, deleted, version}]}` |
 //! | `GET /revocation-list/{batchId}` | the batch's CMS as uploaded (`application/cms`, Base64); 410 once deleted |
 //! | `POST /revocation-list` | `application/cms`: a revocation batch; needs an authenticated country |
@@ -208,6 +210,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/rules", get(all_rules).merge(cms_route(ChangeKind::Rule)))
         .route("/rules/{country}", get(country_rules))
         .route("/rules/delete", cms_route(ChangeKind::RuleDeletion))
+        .route("/valuesets", get(value_sets).post(publish_value_sets))
+        .route("/valuesets/{id}", get(value_set))
         .route("/onboarding", post(onboarding))
         .route("/signerCertificate", cms_route(ChangeKind::Upload))
         .route(
@@ -256,6 +260,8 @@ fn submit_error(err: SubmitError) -> Response {
         SubmitError::Refused(e) => {
             let status = match e {
                 GatewayError::AlreadyPresent(_)
+                | GatewayError::ValueSetsNotNewer { .. }
+                | GatewayError::RuleVersionNotNewer { .. }
                 | GatewayError::OutOfOrder { .. }
                 | GatewayError::Replayed
                 | GatewayError::OnboardingNotNewer { .. } => StatusCode::CONFLICT,
@@ -309,6 +315,45 @@ async fn trust_list(
         body,
     )
         .into_response()
+}
+
+async fn value_sets(State(gateway): State<Arc<Gateway>>) -> Response {
+    match gateway.registry.lock().await.value_sets() {
+        Some(signed) => Json(signed).into_response(),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "value_sets_unknown",
+            "no value-set release was published yet",
+        ),
+    }
+}
+
+async fn value_set(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    let registry = gateway.registry.lock().await;
+    match registry
+        .value_sets()
+        .and_then(|s| s.release.value_sets.get(&id))
+    {
+        Some(set) => Json(set).into_response(),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "value_set_unknown",
+            "no value set has this id",
+        ),
+    }
+}
+
+async fn publish_value_sets(
+    State(gateway): State<Arc<Gateway>>,
+    body: axum::body::Bytes,
+) -> Response {
+    match gateway
+        .submit(ChangeKind::ValueSets, "", body.to_vec(), Timestamp::now())
+        .await
+    {
+        Ok(version) => (StatusCode::CREATED, Json(json!({"version": version}))).into_response(),
+        Err(e) => submit_error(e),
+    }
 }
 
 async fn all_rules(State(gateway): State<Arc<Gateway>>) -> Response {
@@ -740,19 +785,23 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 14);
+        assert_eq!(paths.len(), 16);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
-                let uri = path.replace("{batch}", "0123").replace("{country}", "AT");
+                let uri = path
+                    .replace("{batch}", "0123")
+                    .replace("{country}", "AT")
+                    .replace("{id}", "x");
                 let request = Request::builder()
                     .method(method.to_uppercase().as_str())
                     .uri(&uri)
                     .body(Body::empty())
                     .unwrap();
-                let (status, _, _) = call(&router, request).await;
+                let (status, _, body) = call(&router, request).await;
+                // A 404 of a route is a problem report; the router's own 404 is empty.
                 assert!(
                     status != StatusCode::METHOD_NOT_ALLOWED
-                        && (status != StatusCode::NOT_FOUND || path.contains('{')),
+                        && (status != StatusCode::NOT_FOUND || body["code"].is_string()),
                     "{method} {path}: {status}"
                 );
             }

@@ -29,6 +29,8 @@ pub enum ChangeKind {
     Rule,
     /// The deletion of a rule (CMS DER).
     RuleDeletion,
+    /// A value-set release with its governance signatures (JSON).
+    ValueSets,
 }
 
 impl ChangeKind {
@@ -42,6 +44,7 @@ impl ChangeKind {
             Self::RevocationDeletion => "revocation_deletion",
             Self::Rule => "rule",
             Self::RuleDeletion => "rule_deletion",
+            Self::ValueSets => "valuesets",
         }
     }
 
@@ -54,6 +57,7 @@ impl ChangeKind {
             "revocation_deletion" => Some(Self::RevocationDeletion),
             "rule" => Some(Self::Rule),
             "rule_deletion" => Some(Self::RuleDeletion),
+            "valuesets" => Some(Self::ValueSets),
             _ => None,
         }
     }

@@ -82,12 +82,12 @@ pub enum GovernanceError {
     },
     /// Fewer than `k` valid signatures of distinct governance keys.
     #[error(
-        "onboarding of {country} has {valid} valid governance signature(s), {required} required{}",
+        "{what} has {valid} valid governance signature(s), {required} required{}",
         rejected_suffix(.rejected)
     )]
     NotEnoughSignatures {
-        /// The country of the record.
-        country: String,
+        /// What was signed (`onboarding of AT`, `value sets 3`).
+        what: String,
         /// Valid signatures of distinct governance keys.
         valid: usize,
         /// The threshold.
@@ -495,12 +495,7 @@ impl SignedOnboarding {
             return Err(GovernanceError::NotAGovernanceKey(key.id.clone()));
         }
         self.record.certificates()?;
-        let signature = key.pair.sign(&self.record.signing_bytes());
-        self.signatures.retain(|s| s.key != key.id);
-        self.signatures.push(GovernanceSignature {
-            key: key.id.clone(),
-            signature: B64.encode(signature.as_ref()),
-        });
+        add_governance_signature(key, &self.record.signing_bytes(), &mut self.signatures);
         Ok(())
     }
 
@@ -520,42 +515,164 @@ impl SignedOnboarding {
     pub fn verify(&self, network: &Network) -> Result<VerifiedOnboarding, GovernanceError> {
         self.check_network(network)?;
         let certificates = self.record.certificates()?;
-        let message = self.record.signing_bytes();
-        let mut signed_by = Vec::new();
-        let mut rejected = Vec::new();
-        for signature in &self.signatures {
-            let Some(public_key) = network.public_key(&signature.key) else {
-                rejected.push(format!("{} is not a governance key", signature.key));
-                continue;
-            };
-            if signed_by.contains(&signature.key) {
-                rejected.push(format!("{} signed twice", signature.key));
-                continue;
-            }
-            let valid = B64.decode(&signature.signature).ok().is_some_and(|sig| {
-                UnparsedPublicKey::new(&ED25519, &public_key)
-                    .verify(&message, &sig)
-                    .is_ok()
-            });
-            if valid {
-                signed_by.push(signature.key.clone());
-            } else {
-                rejected.push(format!("{}'s signature does not verify", signature.key));
-            }
-        }
-        if signed_by.len() < network.threshold {
-            return Err(GovernanceError::NotEnoughSignatures {
-                country: self.record.country.clone(),
-                valid: signed_by.len(),
-                required: network.threshold,
-                rejected,
-            });
-        }
+        let signed_by = count_governance_signatures(
+            network,
+            &self.record.signing_bytes(),
+            &self.signatures,
+            || format!("onboarding of {}", self.record.country),
+        )?;
         Ok(VerifiedOnboarding {
             record: self.record.clone(),
             certificates,
             signed_by,
         })
+    }
+}
+
+/// Adds `key`'s Ed25519 signature over `message`, replacing an earlier one of the same key.
+fn add_governance_signature(
+    key: &GovernanceKey,
+    message: &[u8],
+    signatures: &mut Vec<GovernanceSignature>,
+) {
+    let signature = key.pair.sign(message);
+    signatures.retain(|s| s.key != key.id);
+    signatures.push(GovernanceSignature {
+        key: key.id.clone(),
+        signature: B64.encode(signature.as_ref()),
+    });
+}
+
+/// The governance keys whose signatures over `message` are valid, if at least the network's
+/// threshold of distinct keys. Signatures by unknown keys, invalid signatures and a second
+/// signature by the same key do not count; the error lists them.
+fn count_governance_signatures(
+    network: &Network,
+    message: &[u8],
+    signatures: &[GovernanceSignature],
+    what: impl FnOnce() -> String,
+) -> Result<Vec<String>, GovernanceError> {
+    let mut signed_by = Vec::new();
+    let mut rejected = Vec::new();
+    for signature in signatures {
+        let Some(public_key) = network.public_key(&signature.key) else {
+            rejected.push(format!("{} is not a governance key", signature.key));
+            continue;
+        };
+        if signed_by.contains(&signature.key) {
+            rejected.push(format!("{} signed twice", signature.key));
+            continue;
+        }
+        let valid = B64.decode(&signature.signature).ok().is_some_and(|sig| {
+            UnparsedPublicKey::new(&ED25519, &public_key)
+                .verify(message, &sig)
+                .is_ok()
+        });
+        if valid {
+            signed_by.push(signature.key.clone());
+        } else {
+            rejected.push(format!("{}'s signature does not verify", signature.key));
+        }
+    }
+    if signed_by.len() < network.threshold {
+        return Err(GovernanceError::NotEnoughSignatures {
+            what: what(),
+            valid: signed_by.len(),
+            required: network.threshold,
+            rejected,
+        });
+    }
+    Ok(signed_by)
+}
+
+/// The value sets of the network (vaccine products, test types, …, the EU value-set JSON by
+/// id): shared by every country's rules, so no country and no gateway operator publishes
+/// them alone. A release is valid with k of n governance signatures, and replaces an earlier
+/// release only with a higher sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueSetRelease {
+    /// The network's name.
+    pub network: String,
+    /// Increases with every release.
+    pub sequence: u64,
+    /// When it was made.
+    pub issued_at: Timestamp,
+    /// The value sets: id → the EU value-set JSON (`{valueSetId, valueSetDate, valueSetValues}`).
+    pub value_sets: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+const VALUE_SETS_DOMAIN: &[u8] = b"healthpass/value-sets/v1\0";
+
+impl ValueSetRelease {
+    /// The bytes governance keys sign: a domain prefix, then the release as JSON with sorted
+    /// keys and no insignificant whitespace.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let value = serde_json::to_value(self).expect("a release serialises");
+        let mut bytes = VALUE_SETS_DOMAIN.to_vec();
+        serde_json::to_writer(&mut bytes, &value).expect("writing to a Vec cannot fail");
+        bytes
+    }
+}
+
+/// A value-set release with its governance signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedValueSets {
+    /// The release.
+    pub release: ValueSetRelease,
+    /// Its signatures.
+    pub signatures: Vec<GovernanceSignature>,
+}
+
+impl SignedValueSets {
+    /// A release with no signatures yet.
+    pub fn unsigned(release: ValueSetRelease) -> Self {
+        Self {
+            release,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Reads a signed (or partly signed) release.
+    pub fn from_json(text: &str) -> Result<Self, GovernanceError> {
+        serde_json::from_str(text).map_err(format_error("value-set release"))
+    }
+
+    /// As pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a release serialises")
+    }
+
+    fn check_network(&self, network: &Network) -> Result<(), GovernanceError> {
+        if self.release.network != network.name {
+            return Err(GovernanceError::WrongNetwork {
+                record: self.release.network.clone(),
+                network: network.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds `key`'s signature (replacing an earlier one of the same key).
+    pub fn sign(&mut self, key: &GovernanceKey, network: &Network) -> Result<(), GovernanceError> {
+        self.check_network(network)?;
+        if !network.governance_keys.iter().any(|k| k.id == key.id) {
+            return Err(GovernanceError::NotAGovernanceKey(key.id.clone()));
+        }
+        add_governance_signature(key, &self.release.signing_bytes(), &mut self.signatures);
+        Ok(())
+    }
+
+    /// Checks the release: for this network and signed by k distinct governance keys.
+    pub fn verify(&self, network: &Network) -> Result<Vec<String>, GovernanceError> {
+        self.check_network(network)?;
+        count_governance_signatures(
+            network,
+            &self.release.signing_bytes(),
+            &self.signatures,
+            || format!("value-set release {}", self.release.sequence),
+        )
     }
 }
 
@@ -742,5 +859,43 @@ mod tests {
         );
         assert!(!json.contains(' ') && !json.contains('\n'));
         assert!(json.contains("\"issued_at\":\"2026-01-01T00:00:00Z\""));
+    }
+
+    #[test]
+    fn value_sets_need_k_of_n_and_any_change_breaks_them() {
+        let (network, keys, _) = setup("AT");
+        let release = ValueSetRelease {
+            network: network.name.clone(),
+            sequence: 1,
+            issued_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            value_sets: [(
+                "vaccines-covid-19-names".to_owned(),
+                serde_json::json!({"valueSetId": "vaccines-covid-19-names",
+                    "valueSetValues": {"EU/1/20/1528": {"display": "Comirnaty", "active": true}}}),
+            )]
+            .into(),
+        };
+        let mut signed = SignedValueSets::unsigned(release);
+        signed.sign(&keys[0], &network).unwrap();
+        let err = signed.verify(&network).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("value-set release 1 has 1 valid governance signature(s), 2 required"),
+            "{err}"
+        );
+        signed.sign(&keys[2], &network).unwrap();
+        assert_eq!(signed.verify(&network).unwrap().len(), 2);
+        let back = SignedValueSets::from_json(&signed.to_json()).unwrap();
+        assert_eq!(back.verify(&network).unwrap().len(), 2);
+        let mut changed = back;
+        changed
+            .release
+            .value_sets
+            .get_mut("vaccines-covid-19-names")
+            .unwrap()["valueSetValues"]["EU/1/20/1528"]["active"] = false.into();
+        assert!(matches!(
+            changed.verify(&network),
+            Err(GovernanceError::NotEnoughSignatures { valid: 0, .. })
+        ));
     }
 }

@@ -941,6 +941,80 @@ fn network_init_and_k_of_n_onboarding_through_the_cli() {
     );
     assert!(stdout(&sync()).starts_with("unchanged: version 2"));
 
+    // A value-set release: published only with k of n governance signatures; synced with the
+    // rest.
+    std::fs::write(
+        d.join("vs.json"),
+        r#"{"valueSetId": "vaccines-covid-19-names", "valueSetDate": "2021-04-27",
+            "valueSetValues": {"EU/1/20/1528": {"display": "Comirnaty", "lang": "en",
+            "active": true, "system": "https://ec.europa.eu/health/documents/community-register/html/",
+            "version": ""}}}"#,
+    )
+    .unwrap();
+    let out = healthpass(
+        d,
+        &[
+            "network",
+            "value-sets",
+            "--network",
+            "net/network.json",
+            "--valuesets",
+            "vs.json",
+            "--out",
+            "release.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sign_release = |i: usize| {
+        let k = key(i);
+        healthpass(
+            d,
+            &[
+                "network",
+                "sign",
+                "--network",
+                "net/network.json",
+                "--key",
+                &k,
+                "release.json",
+            ],
+        )
+    };
+    let publish = || {
+        healthpass(
+            d,
+            &[
+                "gateway",
+                "publish-value-sets",
+                "--gateway",
+                &url,
+                "--ca",
+                "tls/ca.crt.pem",
+                "release.json",
+            ],
+        )
+    };
+    assert!(sign_release(0).status.success());
+    let out = publish();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("value_sets_invalid")
+            && stderr(&out).contains("1 valid governance signature(s), 2 required"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sign_release(2).status.success());
+    let out = publish();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sync().status.success());
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(d.join("state/trust-state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["value_sets"]["release"]["value_sets"]["vaccines-covid-19-names"]["valueSetValues"]["EU/1/20/1528"]
+            ["display"],
+        "Comirnaty"
+    );
+
     std::fs::write(d.join("payload.json"), vaccination().to_string()).unwrap();
     let issued = healthpass(
         d,

@@ -1,5 +1,5 @@
--- Rules and their deletion join the change kinds.
+-- Rules, their deletion and value-set releases join the change kinds.
 ALTER TABLE changes DROP CONSTRAINT changes_kind_check;
 ALTER TABLE changes ADD CONSTRAINT changes_kind_check
     CHECK (kind IN ('onboarding', 'upload', 'withdrawal', 'revocation_batch',
-                    'revocation_deletion', 'rule', 'rule_deletion'));
+                    'revocation_deletion', 'rule', 'rule_deletion', 'valuesets'));

@@ -1,10 +1,10 @@
--- Rules and their deletion join the change kinds (the table is rebuilt: SQLite cannot alter
+-- Rules, their deletion and value-set releases join the change kinds (the table is rebuilt: SQLite cannot alter
 -- a CHECK constraint).
 CREATE TABLE changes_new (
     version     INTEGER PRIMARY KEY,
     kind        TEXT    NOT NULL CHECK (kind IN ('onboarding', 'upload', 'withdrawal',
                                                  'revocation_batch', 'revocation_deletion',
-                                                 'rule', 'rule_deletion')),
+                                                 'rule', 'rule_deletion', 'valuesets')),
     country     TEXT    NOT NULL CHECK (length(country) = 2),
     accepted_at TEXT    NOT NULL,
     body        BLOB    NOT NULL
