@@ -238,6 +238,8 @@ const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 struct Signer {
     entry: TrustListEntry,
     withdrawn_at: Option<Timestamp>,
+    /// The country's withdrawal request (CMS DER), published with the withdrawal.
+    withdrawal: Option<Vec<u8>>,
     /// The version of its last change (upload, or withdrawal).
     version: u64,
 }
@@ -375,13 +377,15 @@ impl Registry {
                     Signer {
                         entry,
                         withdrawn_at: None,
+                        withdrawal: None,
                         version,
                     },
                 );
             }
-            PreparedChange::Withdrawal(thumbprint) => {
+            PreparedChange::Withdrawal { thumbprint, cms } => {
                 if let Some(s) = self.signers.get_mut(&thumbprint) {
                     s.withdrawn_at = Some(accepted_at);
+                    s.withdrawal = Some(cms);
                     s.version = version;
                 }
             }
@@ -598,7 +602,10 @@ impl Registry {
             Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
                 Ok(Prepared::upload(
                     country,
-                    PreparedChange::Withdrawal(thumbprint),
+                    PreparedChange::Withdrawal {
+                        thumbprint,
+                        cms: cms_der.to_vec(),
+                    },
                     now,
                     signed_at,
                     cms_der,
@@ -644,6 +651,7 @@ impl Registry {
                         thumbprint: s.entry.thumbprint.clone(),
                         country: s.entry.country.clone(),
                         withdrawn_at: s.withdrawn_at?,
+                        signature: B64.encode(s.withdrawal.as_deref()?),
                     })
                 })
                 .collect(),
@@ -993,7 +1001,7 @@ pub struct Prepared {
 enum PreparedChange {
     Onboarding(Box<Country>),
     Signer(TrustListEntry),
-    Withdrawal(String),
+    Withdrawal { thumbprint: String, cms: Vec<u8> },
     Batch { id: String, cms: Vec<u8> },
     BatchDeletion(String),
     Rule(Box<(String, StoredRule)>),

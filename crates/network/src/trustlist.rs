@@ -65,6 +65,9 @@ pub struct WithdrawnEntry {
     pub country: String,
     /// When the gateway accepted the withdrawal.
     pub withdrawn_at: Timestamp,
+    /// The country's withdrawal request as uploaded: a CMS by one of its upload certificates
+    /// with the DSC as content, Base64. Without it a gateway could withdraw anyone's signer.
+    pub signature: String,
 }
 
 /// Why one entry of a trust list is not trusted.
@@ -112,6 +115,16 @@ pub enum EntryRejection {
         country: String,
         /// The DSC's thumbprint.
         thumbprint: String,
+    },
+    /// A withdrawal without the country's own signed request for that DSC.
+    #[error("withdrawal of {thumbprint} by {country}: {problem}")]
+    Withdrawal {
+        /// The country.
+        country: String,
+        /// The DSC's thumbprint, as listed.
+        thumbprint: String,
+        /// What is wrong.
+        problem: String,
     },
     /// The country's CMS signature over the DSC is missing, invalid, or not by one of its
     /// upload certificates.
@@ -240,12 +253,13 @@ impl TrustList {
                 Err(why) => rejected.push(why),
             }
         }
-        let withdrawn = self
-            .withdrawn
-            .iter()
-            .filter(|w| countries.contains_key(&w.country))
-            .cloned()
-            .collect();
+        let mut withdrawn = Vec::new();
+        for w in &self.withdrawn {
+            match check_withdrawal(w, &countries) {
+                Ok(()) => withdrawn.push(w.clone()),
+                Err(why) => rejected.push(why),
+            }
+        }
         Ok(VerifiedTrustList {
             version: self.version,
             countries,
@@ -254,6 +268,34 @@ impl TrustList {
             rejected,
         })
     }
+}
+
+/// A withdrawal counts only with the country's own signed request for that DSC.
+fn check_withdrawal(
+    w: &WithdrawnEntry,
+    countries: &BTreeMap<String, VerifiedOnboarding>,
+) -> Result<(), EntryRejection> {
+    let problem = |problem: String| EntryRejection::Withdrawal {
+        country: w.country.clone(),
+        thumbprint: w.thumbprint.clone(),
+        problem,
+    };
+    let onboarding = countries
+        .get(&w.country)
+        .ok_or_else(|| problem("the country is not onboarded".into()))?;
+    let der = cms::from_base64(w.signature.as_bytes()).map_err(|e| problem(e.to_string()))?;
+    let verified = onboarding
+        .certificates
+        .verify_upload(&der, None)
+        .map_err(|e| problem(format!("the withdrawal request is refused: {e}")))?;
+    let dsc = SignerCertificate::from_der(&verified.content)
+        .map_err(|e| problem(format!("the withdrawal request holds no certificate: {e}")))?;
+    if dsc.thumbprint() != w.thumbprint || B64.encode(dsc.kid()) != w.kid {
+        return Err(problem(
+            "the withdrawal request is for another certificate".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_entry(

@@ -513,6 +513,20 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
         entry.timestamp,
     )
     .unwrap();
+    // And a withdrawal of DE's signer that DE never asked for (AT's request stands in).
+    let de_dsc = SignerCertificate::from_der(&de.pki.dsc_cert_der).unwrap();
+    tampered
+        .withdrawn
+        .push(healthpass_network::trustlist::WithdrawnEntry {
+            kid: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, de_dsc.kid()),
+            thumbprint: de_dsc.thumbprint().to_owned(),
+            country: "DE".into(),
+            withdrawn_at: Timestamp::now(),
+            signature: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                at.cms(&de.pki.dsc_cert_der),
+            ),
+        });
     tampered.version += 1;
     let older = TrustList {
         version: honest.version - 1,
@@ -524,12 +538,19 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
         .await
         .unwrap();
     assert_eq!(first.state.signers.len(), 1, "only DE's signer is left");
-    assert_eq!(first.state.rejected.len(), 1, "{:?}", first.state.rejected);
+    assert_eq!(first.state.rejected.len(), 2, "{:?}", first.state.rejected);
     assert!(
         first.state.rejected[0].contains("not issued by any of its CSCAs"),
         "{}",
         first.state.rejected[0]
     );
+    assert!(
+        first.state.rejected[1].starts_with("withdrawal of")
+            && first.state.rejected[1].contains("not by an upload certificate of the country"),
+        "{}",
+        first.state.rejected[1]
+    );
+    assert!(first.state.withdrawn.is_empty());
     let err = sync(&courier, network, Some(&first.state), Timestamp::now())
         .await
         .unwrap_err();
