@@ -417,6 +417,19 @@ impl Registry {
         version
     }
 
+    /// Checks and applies a change ([`prepare`](Self::prepare), then [`commit`](Self::commit));
+    /// returns the new version. The gateway server stores the change between the two.
+    pub fn apply(
+        &mut self,
+        kind: ChangeKind,
+        country: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<u64, GatewayError> {
+        let prepared = self.prepare(kind, country, body, now)?;
+        Ok(self.commit(prepared))
+    }
+
     /// Onboards a country, or replaces its record with a newer one. The record must carry
     /// k of n valid governance signatures; the gateway's operator cannot add a country alone.
     pub fn onboard(&mut self, signed: SignedOnboarding) -> Result<u64, GatewayError> {
@@ -526,23 +539,8 @@ impl Registry {
         Ok((dsc, content, signed_at))
     }
 
-    /// Adds a DSC from a country's CMS upload (`country` is the one its TLS client
-    /// certificate authenticated). Returns the trust-list entry.
-    pub fn upload_signer(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<TrustListEntry, GatewayError> {
-        let prepared = self.prepare_upload(country, cms_der, now)?;
-        let PreparedChange::Signer(entry) = &prepared.change else {
-            unreachable!("an upload prepares a signer")
-        };
-        let entry = entry.clone();
-        self.commit(prepared);
-        Ok(entry)
-    }
-
+    /// A DSC from a country's CMS upload (`country` is the one its TLS client certificate
+    /// authenticated).
     fn prepare_upload(
         &self,
         country: &str,
@@ -580,16 +578,6 @@ impl Registry {
 
     /// Withdraws a DSC: the CMS (signed like an upload, after it) carries the DSC to
     /// withdraw. It leaves the trust list for good.
-    pub fn withdraw_signer(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<u64, GatewayError> {
-        let prepared = self.prepare_withdrawal(country, cms_der, now)?;
-        Ok(self.commit(prepared))
-    }
-
     fn prepare_withdrawal(
         &self,
         country: &str,
@@ -667,21 +655,8 @@ impl Registry {
             .collect()
     }
 
-    /// Adds a revocation batch from a country's CMS upload: a valid batch of that country,
-    /// not expired, for one of its signers (current or withdrawn) or `UNKNOWN_KID`. Returns
-    /// the batch id.
-    pub fn upload_batch(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<String, GatewayError> {
-        let prepared = self.prepare_batch(country, cms_der, now)?;
-        let id = prepared.batch_id().unwrap_or_default().to_owned();
-        self.commit(prepared);
-        Ok(id)
-    }
-
+    /// A revocation batch from a country's CMS upload: a valid batch of that country, not
+    /// expired, for one of its signers (current or withdrawn) or `UNKNOWN_KID`.
     fn prepare_batch(
         &self,
         country: &str,
@@ -722,16 +697,6 @@ impl Registry {
     }
 
     /// Deletes a revocation batch: the CMS (signed like an upload) carries `{"batchId"}`.
-    pub fn delete_batch(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<u64, GatewayError> {
-        let prepared = self.prepare_batch_deletion(country, cms_der, now)?;
-        Ok(self.commit(prepared))
-    }
-
     fn prepare_batch_deletion(
         &self,
         country: &str,
@@ -786,21 +751,11 @@ impl Registry {
             .ok_or(GatewayError::UnknownClientCertificate)
     }
 
-    /// Publishes a rule version from a country's CMS upload, with the EU gateway's checks:
-    /// a valid rule object of that country (identifier, type and country constraints
-    /// included), its version above the identifier's last, `ValidTo` at least 72 hours after
-    /// `ValidFrom`, `ValidFrom` within two weeks, at least 48 hours ahead for an acceptance
-    /// rule and in the future for an invalidation rule, and not before the previous version's.
-    pub fn upload_rule(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<u64, GatewayError> {
-        let prepared = self.prepare_rule(country, cms_der, now)?;
-        Ok(self.commit(prepared))
-    }
-
+    /// A rule version from a country's CMS upload, with the EU gateway's checks: a valid rule
+    /// object of that country (identifier, type and country constraints included), its
+    /// version above the identifier's last, `ValidTo` at least 72 hours after `ValidFrom`,
+    /// `ValidFrom` within two weeks, at least 48 hours ahead for an acceptance rule and in the
+    /// future for an invalidation rule, and not before the previous version's.
     fn prepare_rule(
         &self,
         country: &str,
@@ -866,16 +821,6 @@ impl Registry {
 
     /// Deletes every version of a rule: the CMS (signed like an upload) carries its
     /// identifier.
-    pub fn delete_rule(
-        &mut self,
-        country: &str,
-        cms_der: &[u8],
-        now: Timestamp,
-    ) -> Result<u64, GatewayError> {
-        let prepared = self.prepare_rule_deletion(country, cms_der, now)?;
-        Ok(self.commit(prepared))
-    }
-
     fn prepare_rule_deletion(
         &self,
         country: &str,
@@ -924,17 +869,8 @@ impl Registry {
         list
     }
 
-    /// Publishes a value-set release: k of n governance signatures, and a higher sequence
-    /// than the current release.
-    pub fn publish_value_sets(
-        &mut self,
-        signed: healthpass_network::SignedValueSets,
-        now: Timestamp,
-    ) -> Result<u64, GatewayError> {
-        let prepared = self.prepare_value_sets(signed, now)?;
-        Ok(self.commit(prepared))
-    }
-
+    /// A value-set release: k of n governance signatures, and a higher sequence than the
+    /// current release.
     fn prepare_value_sets(
         &self,
         signed: healthpass_network::SignedValueSets,
@@ -1148,9 +1084,8 @@ mod tests {
         let dsc = &at_c.pki.dsc_cert_der;
         let upload = at_c.upload_signer().sign_at(dsc, false, at(1)).unwrap();
 
-        let entry = gateway.upload_signer("AT", &upload, now).unwrap();
-        assert_eq!(entry.country, "AT");
-        assert_eq!(gateway.version(), 3);
+        assert_eq!(gateway.apply(ChangeKind::Upload, "AT", &upload, now), Ok(3));
+        assert_eq!(gateway.country_signers("AT").len(), 1);
         // A verifier trusts exactly that signer, having checked every chain itself.
         let list = gateway
             .trust_list()
@@ -1160,59 +1095,75 @@ mod tests {
         assert_eq!(list.signers.len(), 1);
         assert_eq!(list.signers[0].der(), dsc.as_slice());
 
-        let code = |r: Result<TrustListEntry, GatewayError>| r.unwrap_err().code();
+        let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
         let at_upload = |content: &[u8], minute| {
             at_c.upload_signer()
                 .sign_at(content, false, at(minute))
                 .unwrap()
         };
         // Replaying the accepted upload: refused. Signed later: already there.
-        assert_eq!(code(gateway.upload_signer("AT", &upload, now)), "replayed");
         assert_eq!(
-            code(gateway.upload_signer("AT", &at_upload(dsc, 2), now)),
+            code(gateway.apply(ChangeKind::Upload, "AT", &upload, now)),
+            "replayed"
+        );
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Upload, "AT", &at_upload(dsc, 2), now)),
             "signer_exists"
         );
         // DE's connection uploading AT's CMS: not DE's upload certificate.
         assert_eq!(
-            code(gateway.upload_signer("DE", &at_upload(dsc, 3), now)),
+            code(gateway.apply(ChangeKind::Upload, "DE", &at_upload(dsc, 3), now)),
             "upload_not_signed_by_country"
         );
         // DE signs AT's DSC with its own upload key: the DSC is not DE's.
         let as_de = de.upload_signer().sign_at(dsc, false, at(3)).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("DE", &as_de, now)),
+            code(gateway.apply(ChangeKind::Upload, "DE", &as_de, now)),
             "wrong_country"
         );
         // A DSC that no CSCA of AT issued.
         let rogue = generate_test_pki(&TestPkiOptions::new("AT", t())).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &at_upload(&rogue.dsc_cert_der, 4), now)),
+            code(gateway.apply(
+                ChangeKind::Upload,
+                "AT",
+                &at_upload(&rogue.dsc_cert_der, 4),
+                now
+            )),
             "not_issued_by_csca"
         );
         // Signed by a key that is not an upload key, or not signed at all, or without a time.
         let wrong_key = UploadSigner::new(&at_c.pki.dsc_key_pem, dsc).unwrap();
         let wrong = wrong_key.sign_at(dsc, false, at(5)).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &wrong, now)),
+            code(gateway.apply(ChangeKind::Upload, "AT", &wrong, now)),
             "upload_not_signed_by_country"
         );
-        assert_eq!(code(gateway.upload_signer("AT", dsc, now)), "cms_invalid");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Upload, "AT", dsc, now)),
+            "cms_invalid"
+        );
         let untimed = at_c.upload_signer().sign(dsc, false).unwrap();
         assert_eq!(
-            code(gateway.upload_signer("AT", &untimed, now)),
+            code(gateway.apply(ChangeKind::Upload, "AT", &untimed, now)),
             "signing_time_missing"
         );
         assert_eq!(
-            code(gateway.upload_signer("AT", &at_upload(dsc, 120), now)),
+            code(gateway.apply(ChangeKind::Upload, "AT", &at_upload(dsc, 120), now)),
             "signing_time_in_future"
         );
         assert_eq!(
-            code(gateway.upload_signer("FR", &upload, now)),
+            code(gateway.apply(ChangeKind::Upload, "FR", &upload, now)),
             "country_not_onboarded"
         );
         // Content that is not a certificate.
         assert_eq!(
-            code(gateway.upload_signer("AT", &at_upload(b"not a certificate", 6), now)),
+            code(gateway.apply(
+                ChangeKind::Upload,
+                "AT",
+                &at_upload(b"not a certificate", 6),
+                now
+            )),
             "not_a_certificate"
         );
         assert_eq!(gateway.version(), 3, "refusals change nothing");
@@ -1221,7 +1172,7 @@ mod tests {
         let withdraw = at_upload(dsc, 10);
         assert_eq!(
             gateway
-                .withdraw_signer("DE", &withdraw, now)
+                .apply(ChangeKind::Withdrawal, "DE", &withdraw, now)
                 .unwrap_err()
                 .code(),
             "upload_not_signed_by_country"
@@ -1229,7 +1180,7 @@ mod tests {
         // The original upload replayed as a withdrawal request.
         assert_eq!(
             gateway
-                .withdraw_signer("AT", &upload, now)
+                .apply(ChangeKind::Withdrawal, "AT", &upload, now)
                 .unwrap_err()
                 .code(),
             "replayed"
@@ -1238,20 +1189,23 @@ mod tests {
         let early = at_c.upload_signer().sign_at(dsc, false, at(0)).unwrap();
         assert_eq!(
             gateway
-                .withdraw_signer("AT", &early, now)
+                .apply(ChangeKind::Withdrawal, "AT", &early, now)
                 .unwrap_err()
                 .code(),
             "out_of_order"
         );
-        assert_eq!(gateway.withdraw_signer("AT", &withdraw, now), Ok(4));
+        assert_eq!(
+            gateway.apply(ChangeKind::Withdrawal, "AT", &withdraw, now),
+            Ok(4)
+        );
         assert!(gateway.trust_list().signers.is_empty());
         assert_eq!(
-            code(gateway.upload_signer("AT", &at_upload(dsc, 11), now)),
+            code(gateway.apply(ChangeKind::Upload, "AT", &at_upload(dsc, 11), now)),
             "signer_withdrawn"
         );
         assert_eq!(
             gateway
-                .withdraw_signer("AT", &at_upload(dsc, 12), now)
+                .apply(ChangeKind::Withdrawal, "AT", &at_upload(dsc, 12), now)
                 .unwrap_err()
                 .code(),
             "signer_unknown"
@@ -1279,7 +1233,10 @@ mod tests {
                 .sign_at(&at.pki.dsc_cert_der, false, self::at(minute))
                 .unwrap()
         };
-        let entry = gateway.upload_signer("AT", &sign(1), self::at(2)).unwrap();
+        gateway
+            .apply(ChangeKind::Upload, "AT", &sign(1), self::at(2))
+            .unwrap();
+        let entry = gateway.country_signers("AT").remove(0);
         // Plant a different signer under the same kid, as a colliding certificate would be.
         let mut planted = gateway.signers.values().next().unwrap().clone();
         planted.entry.thumbprint = "ff".repeat(32);
@@ -1289,7 +1246,7 @@ mod tests {
         gateway.signers.remove(&entry.thumbprint);
         assert_eq!(
             gateway
-                .upload_signer("AT", &sign(3), self::at(4))
+                .apply(ChangeKind::Upload, "AT", &sign(3), self::at(4))
                 .unwrap_err(),
             GatewayError::KidInUse(entry.kid)
         );
@@ -1315,38 +1272,48 @@ mod tests {
                 .unwrap()
         };
         gateway
-            .upload_signer("AT", &sign(&at_c, &at_c.pki.dsc_cert_der, 1), now)
+            .apply(
+                ChangeKind::Upload,
+                "AT",
+                &sign(&at_c, &at_c.pki.dsc_cert_der, 1),
+                now,
+            )
             .unwrap();
         let expires = at(60 * 24 * 365);
         let batch = |country: &str, kid, expires| {
             RevocationBatch::new(country, expires, kid, HashType::Uci, &[[9; 16]]).to_json()
         };
-        let code = |r: Result<String, GatewayError>| r.unwrap_err().code();
+        let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
 
         let cms = sign(&at_c, &batch("AT", Some(dsc.kid()), expires), 2);
-        let id = gateway.upload_batch("AT", &cms, now).unwrap();
-        assert_eq!(id, batch_id(&cms));
+        gateway
+            .apply(ChangeKind::RevocationBatch, "AT", &cms, now)
+            .unwrap();
+        let id = batch_id(&cms);
         // The replay is refused; so are a batch naming another country, another country's
         // signer or an unknown one, an expired batch, and a malformed one.
-        assert_eq!(code(gateway.upload_batch("AT", &cms, now)), "replayed");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::RevocationBatch, "AT", &cms, now)),
+            "replayed"
+        );
         let de_batch = sign(&de, &batch("AT", None, expires), 3);
         assert_eq!(
-            code(gateway.upload_batch("DE", &de_batch, now)),
+            code(gateway.apply(ChangeKind::RevocationBatch, "DE", &de_batch, now)),
             "wrong_country"
         );
         let foreign_kid = sign(&de, &batch("DE", Some(dsc.kid()), expires), 4);
         assert_eq!(
-            code(gateway.upload_batch("DE", &foreign_kid, now)),
+            code(gateway.apply(ChangeKind::RevocationBatch, "DE", &foreign_kid, now)),
             "signer_unknown"
         );
         let expired = sign(&at_c, &batch("AT", None, at(30)), 5);
         assert_eq!(
-            code(gateway.upload_batch("AT", &expired, now)),
+            code(gateway.apply(ChangeKind::RevocationBatch, "AT", &expired, now)),
             "batch_expired"
         );
         let junk = sign(&at_c, b"{}", 6);
         assert_eq!(
-            code(gateway.upload_batch("AT", &junk, now)),
+            code(gateway.apply(ChangeKind::RevocationBatch, "AT", &junk, now)),
             "batch_invalid"
         );
 
@@ -1374,20 +1341,30 @@ mod tests {
             |c: &Country, minute| sign(c, format!(r#"{{"batchId":"{id}"}}"#).as_bytes(), minute);
         assert_eq!(
             gateway
-                .delete_batch("DE", &deletion(&de, 7), now)
+                .apply(ChangeKind::RevocationDeletion, "DE", &deletion(&de, 7), now)
                 .unwrap_err()
                 .code(),
             "batch_unknown"
         );
         let version = gateway
-            .delete_batch("AT", &deletion(&at_c, 8), now)
+            .apply(
+                ChangeKind::RevocationDeletion,
+                "AT",
+                &deletion(&at_c, 8),
+                now,
+            )
             .unwrap();
         assert_eq!(gateway.batch(&id).map(|(_, d)| d), Some(true));
         assert!(gateway.batch_list(version - 1)[0].deleted);
         assert!(gateway.batch_list(version).is_empty());
         assert_eq!(
             gateway
-                .delete_batch("AT", &deletion(&at_c, 9), now)
+                .apply(
+                    ChangeKind::RevocationDeletion,
+                    "AT",
+                    &deletion(&at_c, 9),
+                    now
+                )
                 .unwrap_err()
                 .code(),
             "batch_unknown"
@@ -1410,9 +1387,11 @@ mod tests {
                 .unwrap()
         };
         gateway
-            .upload_signer("AT", &sign(&at_c, 1), at(60))
+            .apply(ChangeKind::Upload, "AT", &sign(&at_c, 1), at(60))
             .unwrap();
-        gateway.upload_signer("DE", &sign(&de, 1), at(60)).unwrap();
+        gateway
+            .apply(ChangeKind::Upload, "DE", &sign(&de, 1), at(60))
+            .unwrap();
         assert_eq!(gateway.version(), 4);
         let delta = gateway.trust_list_since(3);
         assert_eq!(delta.since, Some(3));
@@ -1422,7 +1401,7 @@ mod tests {
         assert_eq!(gateway.trust_list_since(4).signers.len(), 0);
 
         gateway
-            .withdraw_signer("AT", &sign(&at_c, 2), at(60))
+            .apply(ChangeKind::Withdrawal, "AT", &sign(&at_c, 2), at(60))
             .unwrap();
         let delta = gateway.trust_list_since(4);
         assert!(delta.signers.is_empty());
@@ -1492,31 +1471,43 @@ mod tests {
         let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
 
         let v1 = sign(&at_c, &rule_json("VR-AT-0001", "1.0.0", hours(72), 30));
-        assert_eq!(gateway.upload_rule("AT", &v1, now), Ok(3));
+        assert_eq!(gateway.apply(ChangeKind::Rule, "AT", &v1, now), Ok(3));
         // Another country's rule; too soon; too short; too far ahead; not newer; malformed.
         let de_sends_at = sign(&de, &rule_json("VR-AT-0002", "1.0.0", hours(72), 30));
         assert_eq!(
-            code(gateway.upload_rule("DE", &de_sends_at, now)),
+            code(gateway.apply(ChangeKind::Rule, "DE", &de_sends_at, now)),
             "wrong_country"
         );
         let soon = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(24), 30));
-        assert_eq!(code(gateway.upload_rule("AT", &soon, now)), "rule_timing");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Rule, "AT", &soon, now)),
+            "rule_timing"
+        );
         let short = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(72), 2));
-        assert_eq!(code(gateway.upload_rule("AT", &short, now)), "rule_timing");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Rule, "AT", &short, now)),
+            "rule_timing"
+        );
         let far = sign(&at_c, &rule_json("VR-AT-0003", "1.0.0", hours(24 * 15), 30));
-        assert_eq!(code(gateway.upload_rule("AT", &far, now)), "rule_timing");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Rule, "AT", &far, now)),
+            "rule_timing"
+        );
         let same = sign(&at_c, &rule_json("VR-AT-0001", "1.0.0", hours(80), 30));
         assert_eq!(
-            code(gateway.upload_rule("AT", &same, now)),
+            code(gateway.apply(ChangeKind::Rule, "AT", &same, now)),
             "rule_version_not_newer"
         );
         let junk = sign(&at_c, b"{\"Identifier\": 1}");
-        assert_eq!(code(gateway.upload_rule("AT", &junk, now)), "rule_invalid");
+        assert_eq!(
+            code(gateway.apply(ChangeKind::Rule, "AT", &junk, now)),
+            "rule_invalid"
+        );
         // An invalidation rule may start an hour from now.
         let ir = sign(&at_c, &rule_json("IR-AT-0001", "1.0.0", hours(1), 30));
-        assert_eq!(gateway.upload_rule("AT", &ir, now), Ok(4));
+        assert_eq!(gateway.apply(ChangeKind::Rule, "AT", &ir, now), Ok(4));
         let v2 = sign(&at_c, &rule_json("VR-AT-0001", "1.1.0", hours(96), 30));
-        assert_eq!(gateway.upload_rule("AT", &v2, now), Ok(5));
+        assert_eq!(gateway.apply(ChangeKind::Rule, "AT", &v2, now), Ok(5));
 
         // Listed with both versions until v2 applies; then v2 only. A verifier checks each.
         let verified = gateway
@@ -1540,11 +1531,21 @@ mod tests {
 
         // Deletion by the country only.
         assert_eq!(
-            code(gateway.delete_rule("DE", &sign(&de, b"VR-AT-0001"), now)),
+            code(gateway.apply(
+                ChangeKind::RuleDeletion,
+                "DE",
+                &sign(&de, b"VR-AT-0001"),
+                now
+            )),
             "rule_unknown"
         );
         assert_eq!(
-            gateway.delete_rule("AT", &sign(&at_c, b"VR-AT-0001"), now),
+            gateway.apply(
+                ChangeKind::RuleDeletion,
+                "AT",
+                &sign(&at_c, b"VR-AT-0001"),
+                now
+            ),
             Ok(6)
         );
         assert!(!gateway.rule_list(now)["AT"].contains_key("VR-AT-0001"));
@@ -1569,19 +1570,39 @@ mod tests {
         };
         let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
         assert_eq!(
-            code(gateway.publish_value_sets(release(1, &keys[..1]), t())),
+            code(gateway.apply(
+                ChangeKind::ValueSets,
+                "",
+                release(1, &keys[..1]).to_json().as_bytes(),
+                t()
+            )),
             "value_sets_invalid"
         );
         assert_eq!(
-            gateway.publish_value_sets(release(1, &keys[1..]), t()),
+            gateway.apply(
+                ChangeKind::ValueSets,
+                "",
+                release(1, &keys[1..]).to_json().as_bytes(),
+                t()
+            ),
             Ok(1)
         );
         assert_eq!(
-            code(gateway.publish_value_sets(release(1, &keys[..2]), t())),
+            code(gateway.apply(
+                ChangeKind::ValueSets,
+                "",
+                release(1, &keys[..2]).to_json().as_bytes(),
+                t()
+            )),
             "value_sets_not_newer"
         );
         assert_eq!(
-            gateway.publish_value_sets(release(2, &keys[..2]), t()),
+            gateway.apply(
+                ChangeKind::ValueSets,
+                "",
+                release(2, &keys[..2]).to_json().as_bytes(),
+                t()
+            ),
             Ok(2)
         );
         assert_eq!(gateway.value_sets().unwrap().release.sequence, 2);
