@@ -1252,6 +1252,19 @@ mod tests {
         );
     }
 
+    /// A 2-of-3 network with AT and DE onboarded.
+    fn at_and_de() -> (Network, [GovernanceKey; 3], Country, Country, Registry) {
+        let (network, keys) = network();
+        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
+        let mut gateway = Registry::new(network.clone());
+        for c in [&at_c, &de] {
+            gateway
+                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
+                .unwrap();
+        }
+        (network, keys, at_c, de, gateway)
+    }
+
     #[test]
     fn revocation_batches_are_the_countrys_own_and_deletions_final() {
         use healthpass_network::revocation::verify_batch;
@@ -1373,14 +1386,7 @@ mod tests {
 
     #[test]
     fn a_delta_holds_what_changed_after_a_version() {
-        let (network, keys) = network();
-        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
-        let mut gateway = Registry::new(network.clone());
-        for c in [&at_c, &de] {
-            gateway
-                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
-                .unwrap();
-        }
+        let (network, keys, at_c, de, mut gateway) = at_and_de();
         let sign = |c: &Country, minute| {
             c.upload_signer()
                 .sign_at(&c.pki.dsc_cert_der, false, at(minute))
@@ -1451,14 +1457,7 @@ mod tests {
     #[test]
     fn rules_follow_the_eu_gateway_constraints() {
         use healthpass_network::rules::verify_rule;
-        let (network, keys) = network();
-        let (at_c, de) = (Country::new("AT"), Country::new("DE"));
-        let mut gateway = Registry::new(network.clone());
-        for c in [&at_c, &de] {
-            gateway
-                .onboard(signed(c.record(&network, 1), &network, &keys[..2]))
-                .unwrap();
-        }
+        let (network, keys, at_c, de, mut gateway) = at_and_de();
         let now = at(60);
         let mut minute = 0;
         let mut sign = |c: &Country, content: &[u8]| {

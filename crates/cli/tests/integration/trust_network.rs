@@ -66,6 +66,11 @@ impl Country {
             .unwrap()
     }
 
+    /// Uploads as the country, expecting a refusal; returns the problem.
+    async fn refused(&self, wire: &Wire, kind: UploadKind, cms: &[u8]) -> String {
+        refused(upload(&self.client(wire), kind, cms).await)
+    }
+
     /// A mutual-TLS client with the country's authentication certificate.
     fn client(&self, gateway: &Wire) -> GatewayClient {
         gateway.client(Some((&self.pki.auth_cert_pem, &self.pki.auth_key_pem)))
@@ -218,43 +223,38 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     let anonymous = refused(upload(&public, UploadKind::Signer, &at_cms).await);
     assert!(anonymous.starts_with("401 unauthenticated"), "{anonymous}");
     let stranger = Country::new("AT");
-    let unknown = refused(upload(&stranger.client(wire), UploadKind::Signer, &at_cms).await);
+    let unknown = stranger.refused(wire, UploadKind::Signer, &at_cms).await;
     assert!(
         unknown.starts_with("401 client_certificate_unknown"),
         "{unknown}"
     );
     // DE's connection uploading AT's CMS (for another country), or AT's DSC under DE's
     // upload signature.
-    let for_at = refused(upload(&de.client(wire), UploadKind::Signer, &at_cms).await);
+    let for_at = de.refused(wire, UploadKind::Signer, &at_cms).await;
     assert!(for_at.contains("upload_not_signed_by_country"), "{for_at}");
-    let as_de = refused(
-        upload(
-            &de.client(wire),
-            UploadKind::Signer,
-            &de.cms(&at.pki.dsc_cert_der),
-        )
-        .await,
-    );
+    let as_de = de
+        .refused(wire, UploadKind::Signer, &de.cms(&at.pki.dsc_cert_der))
+        .await;
     assert!(as_de.contains("wrong_country"), "{as_de}");
     // A DSC that AT's CSCA did not issue.
-    let rogue = refused(
-        upload(
-            &at.client(wire),
+    let rogue = at
+        .refused(
+            wire,
             UploadKind::Signer,
             &at.cms(&stranger.pki.dsc_cert_der),
         )
-        .await,
-    );
+        .await;
     assert!(rogue.contains("not_issued_by_csca"), "{rogue}");
     // Signed by the wrong key; not signed at all.
     let wrong_key = UploadSigner::new(&at.pki.dsc_key_pem, &at.pki.dsc_cert_der)
         .unwrap()
         .sign_at(&at.pki.dsc_cert_der, false, Timestamp::now())
         .unwrap();
-    let wrong = refused(upload(&at.client(wire), UploadKind::Signer, &wrong_key).await);
+    let wrong = at.refused(wire, UploadKind::Signer, &wrong_key).await;
     assert!(wrong.contains("upload_not_signed_by_country"), "{wrong}");
-    let unsigned =
-        refused(upload(&at.client(wire), UploadKind::Signer, &at.pki.dsc_cert_der).await);
+    let unsigned = at
+        .refused(wire, UploadKind::Signer, &at.pki.dsc_cert_der)
+        .await;
     assert!(unsigned.contains("cms_invalid"), "{unsigned}");
     // An expired TLS client certificate fails the handshake itself.
     let mut old = TestPkiOptions::new("AT", Timestamp::now() - SignedDuration::from_hours(24 * 10));
@@ -345,14 +345,13 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
         .into();
-    let refused_rule = refused(
-        upload(
-            &de.client(wire),
+    let refused_rule = de
+        .refused(
+            wire,
             UploadKind::Rule,
             &de.cms(too_early.to_string().as_bytes()),
         )
-        .await,
-    );
+        .await;
     assert!(refused_rule.contains("rule_timing"), "{refused_rule}");
     upload(
         &de.client(wire),
@@ -430,16 +429,11 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
 
     // Replaying the accepted upload after the withdrawal is refused, and so is a fresh upload
     // of the withdrawn signer.
-    let replay = refused(upload(&at.client(wire), UploadKind::Signer, &at_accepted).await);
+    let replay = at.refused(wire, UploadKind::Signer, &at_accepted).await;
     assert!(replay.starts_with("409 replayed"), "{replay}");
-    let back = refused(
-        upload(
-            &at.client(wire),
-            UploadKind::Signer,
-            &at.cms(&at.pki.dsc_cert_der),
-        )
-        .await,
-    );
+    let back = at
+        .refused(wire, UploadKind::Signer, &at.cms(&at.pki.dsc_cert_der))
+        .await;
     assert!(back.starts_with("410 signer_withdrawn"), "{back}");
 
     // Trust data older than its allowed age: yellow, not a silent green.
