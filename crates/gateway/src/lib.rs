@@ -1457,7 +1457,7 @@ mod tests {
     #[test]
     fn rules_follow_the_eu_gateway_constraints() {
         use healthpass_network::rules::verify_rule;
-        let (network, keys, at_c, de, mut gateway) = at_and_de();
+        let (network, _, at_c, de, mut gateway) = at_and_de();
         let now = at(60);
         let mut minute = 0;
         let mut sign = |c: &Country, content: &[u8]| {
