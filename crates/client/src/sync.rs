@@ -281,9 +281,14 @@ pub async fn sync(
             had: previous.version,
         });
     }
+    // Entries of the held state that a delta leaves as they were: checked when they came,
+    // they are carried over without checking them again.
+    let mut carried = Carried::default();
     match (list.since, base) {
         (None, _) => {}
-        (Some(since), Some(base)) if since == base.version => list = merge(base, list),
+        (Some(since), Some(base)) if since == base.version => {
+            (list, carried) = merge(base, list);
+        }
         (Some(since), _) => {
             return Err(SyncError::Format {
                 path,
@@ -410,6 +415,26 @@ pub async fn sync(
         }
     }
 
+    let trusted: std::collections::HashSet<&str> =
+        verified.signers.iter().map(|s| s.thumbprint()).collect();
+    let mut signers: Vec<TrustListEntry> = carried
+        .signers
+        .into_iter()
+        .chain(
+            list.signers
+                .iter()
+                .filter(|e| trusted.contains(e.thumbprint.as_str()))
+                .cloned(),
+        )
+        .collect();
+    let mut withdrawn: Vec<WithdrawnEntry> = carried
+        .withdrawn
+        .into_iter()
+        .chain(verified.withdrawn)
+        .collect();
+    // In the gateway's order, so a delta sync and a full sync give the same state.
+    signers.sort_by(|a, b| a.thumbprint.cmp(&b.thumbprint));
+    withdrawn.sort_by(|a, b| a.thumbprint.cmp(&b.thumbprint));
     Ok(SyncOutcome {
         state: TrustState {
             format: STATE_FORMAT,
@@ -429,18 +454,8 @@ pub async fn sync(
                 })
                 .cloned()
                 .collect(),
-            signers: list
-                .signers
-                .iter()
-                .filter(|e| {
-                    verified
-                        .signers
-                        .iter()
-                        .any(|s| s.thumbprint() == e.thumbprint)
-                })
-                .cloned()
-                .collect(),
-            withdrawn: verified.withdrawn,
+            signers,
+            withdrawn,
             revocations,
             value_sets,
             rules,
@@ -450,38 +465,63 @@ pub async fn sync(
     })
 }
 
-/// The list a delta brings a held state to: the state's verified records and entries, with
-/// the delta's newer onboarding records, its new signers, and its withdrawals applied. The
-/// result is checked as a whole, as a full list would be.
-fn merge(base: &TrustState, delta: TrustList) -> TrustList {
-    let mut onboardings: BTreeMap<String, SignedOnboarding> = base
+/// What a delta sync keeps from the held state unchanged.
+#[derive(Debug, Default)]
+struct Carried {
+    signers: Vec<TrustListEntry>,
+    withdrawn: Vec<WithdrawnEntry>,
+}
+
+/// Splits what a delta brings a held state to into the list to check now and what is carried
+/// over. To check: every onboarding record (the held ones with the delta's newer ones: they
+/// are few and anchor everything), the delta's signers and withdrawals, and the held entries of
+/// a country whose onboarding changed (its CSCAs or upload certificates may have). Carried:
+/// the other held entries, less those the delta withdraws.
+fn merge(base: &TrustState, delta: TrustList) -> (TrustList, Carried) {
+    let changed: std::collections::HashSet<&str> = delta
         .onboardings
         .iter()
-        .map(|o| (o.record.country.clone(), o.clone()))
+        .map(|o| o.record.country.as_str())
         .collect();
-    for o in delta.onboardings {
-        onboardings.insert(o.record.country.clone(), o);
-    }
     let gone: std::collections::HashSet<&str> = delta
         .withdrawn
         .iter()
         .map(|w| w.thumbprint.as_str())
         .collect();
-    let mut signers: Vec<TrustListEntry> = base
+    let mut onboardings: BTreeMap<String, SignedOnboarding> = base
+        .onboardings
+        .iter()
+        .map(|o| (o.record.country.clone(), o.clone()))
+        .collect();
+    let (recheck, carried): (Vec<TrustListEntry>, Vec<TrustListEntry>) = base
         .signers
         .iter()
         .filter(|e| !gone.contains(e.thumbprint.as_str()))
         .cloned()
-        .collect();
+        .partition(|e| changed.contains(e.country.as_str()));
+    let (recheck_withdrawn, carried_withdrawn): (Vec<WithdrawnEntry>, Vec<WithdrawnEntry>) = base
+        .withdrawn
+        .iter()
+        .cloned()
+        .partition(|w| changed.contains(w.country.as_str()));
+    let carried = Carried {
+        signers: carried,
+        withdrawn: carried_withdrawn,
+    };
+    for o in delta.onboardings {
+        onboardings.insert(o.record.country.clone(), o);
+    }
+    let mut signers = recheck;
     signers.extend(delta.signers);
-    let mut withdrawn = base.withdrawn.clone();
+    let mut withdrawn = recheck_withdrawn;
     withdrawn.extend(delta.withdrawn);
-    TrustList {
+    let list = TrustList {
         network: delta.network,
         version: delta.version,
         since: None,
         onboardings: onboardings.into_values().collect(),
         signers,
         withdrawn,
-    }
+    };
+    (list, carried)
 }
