@@ -40,11 +40,20 @@ impl Country {
     }
 
     fn record(&self, network: &Network, keys: &[&GovernanceKey]) -> Vec<u8> {
+        self.record_numbered(network, keys, 1)
+    }
+
+    fn record_numbered(
+        &self,
+        network: &Network,
+        keys: &[&GovernanceKey],
+        sequence: u64,
+    ) -> Vec<u8> {
         let csca = TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
         let record = OnboardingRecord::new(
             network,
             self.code,
-            1,
+            sequence,
             Timestamp::now(),
             &csca,
             std::slice::from_ref(&self.pki.upload_cert_der),
@@ -213,7 +222,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         assert!(answer["version"].as_u64().is_some(), "{answer}");
         accepted.push(cms);
     }
-    let [at, de, _fr] = &countries;
+    let [at, de, fr] = &countries;
     let at_accepted = accepted.swap_remove(0);
     let at_dsc = SignerCertificate::from_der(&at.pki.dsc_cert_der).unwrap();
 
@@ -394,6 +403,21 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
         .unwrap()
         .state;
     assert_eq!(state.signers.len(), 2);
+    // FR renews its onboarding record: the next delta checks FR's signer again.
+    let response = public
+        .post(
+            "/onboarding",
+            "application/json",
+            fr.record_numbered(network, &[&keys[0], &keys[1]], 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 201, "{}", response.problem());
+    state = sync(&public, network, Some(&state), Timestamp::now())
+        .await
+        .unwrap()
+        .state;
+    assert_eq!((state.signers.len(), state.sequences["FR"]), (2, 2));
     // The syncs after the first took deltas; they add up to what a full sync gives.
     let fresh = sync(&public, network, None, Timestamp::now())
         .await
