@@ -250,18 +250,26 @@ pub async fn sync(
     previous: Option<&TrustState>,
     now: Timestamp,
 ) -> Result<SyncOutcome, SyncError> {
-    let etag = previous.and_then(|p| p.etag.as_deref());
-    // With a previous state of this network, ask only for what changed since.
-    let base = previous.filter(|p| p.network == network.name);
+    if let Some(p) = previous
+        && p.network != network.name
+    {
+        return Err(SyncError::State(format!(
+            "it is for network {:?}, not {:?}: keep each network's state in its own folder",
+            p.network, network.name
+        )));
+    }
+    // With a previous state, ask only for what changed since.
+    let base = previous;
+    let etag = base.and_then(|p| p.etag.as_deref());
     let path = match base {
         Some(p) => format!("/trustList?since={}", p.version),
         None => "/trustList".to_owned(),
     };
     let response = get_ok(client, &path, etag).await?;
     if response.status == StatusCode::NOT_MODIFIED
-        && let Some(previous) = previous
+        && let Some(base) = base
     {
-        let mut state = previous.clone();
+        let mut state = base.clone();
         state.fetched_at = now;
         return Ok(SyncOutcome {
             state,
@@ -307,9 +315,7 @@ pub async fn sync(
     }
 
     // Revocation batches: the changes since the version synced before.
-    let since = previous
-        .filter(|p| p.network == network.name)
-        .map_or(0, |p| p.version);
+    let since = previous.map_or(0, |p| p.version);
     let mut revocations = previous.map(|p| p.revocations.clone()).unwrap_or_default();
     let path = format!("/revocation-list?since={since}");
     let listed = get_ok(client, &path, None).await?;

@@ -516,6 +516,16 @@ async fn sync_rejects_a_tampered_or_rolled_back_list_on(
         .state;
     assert_eq!(state.signers.len(), 2);
 
+    // A state of another network is no base for this one.
+    let other = TrustState {
+        network: "other-net".into(),
+        ..state.clone()
+    };
+    let err = sync(&public, network, Some(&other), Timestamp::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::State(_)), "{err}");
+
     // The row of AT's signer now holds another certificate of AT (same country, valid form).
     let mut tampered = honest.clone();
     let rogue = Country::new("AT");
