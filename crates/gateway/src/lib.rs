@@ -96,8 +96,12 @@ pub enum GatewayError {
         /// The gateway's time.
         now: Timestamp,
     },
-    /// The very same CMS message was accepted before: a replay.
-    #[error("this CMS message was accepted before: a replay")]
+    /// The same signed statement (signer, content, signing time) was accepted before, in this
+    /// or any other envelope: a replay. A new request with the same content (a withdrawal
+    /// after its upload) must be signed at a later second.
+    #[error(
+        "this signed statement (same signer, content and signing time) was accepted before: a replay; a new request must be signed at a later second"
+    )]
     Replayed,
     /// The CMS was signed before the country's last accepted upload: a replay of an older
     /// message, or out of order.
@@ -258,15 +262,10 @@ pub struct Registry {
     value_sets: Option<healthpass_network::SignedValueSets>,
     /// Rules by identifier: every version accepted, in order; deleted ones are gone.
     rules: BTreeMap<String, Vec<StoredRule>>,
-    /// SHA-256 of every CMS message accepted: the same message twice is a replay. (Signing
-    /// times have one-second resolution, so a burst of uploads may share one.)
+    /// The signed digest of every CMS message accepted: the same signed statement twice is a
+    /// replay, whatever its envelope. (Signing times have one-second resolution, so a burst
+    /// of uploads may share one: order alone cannot tell a replay.)
     accepted_cms: std::collections::HashSet<[u8; 32]>,
-}
-
-fn cms_digest(cms_der: &[u8]) -> [u8; 32] {
-    let mut digest = [0; 32];
-    digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, cms_der).as_ref());
-    digest
 }
 
 /// One version of a rule the gateway accepted.
@@ -467,14 +466,14 @@ impl Registry {
 
     /// Checks a CMS message from `country`: the country is onboarded, the CMS verifies, its
     /// signer is one of the country's upload certificates, it was not accepted before, and it
-    /// was signed no earlier than the country's last accepted upload (and not in the future). Returns the content and the
-    /// signing time.
+    /// was signed no earlier than the country's last accepted upload (and not in the future).
+    /// Returns the content, the signing time and the message's signed digest.
     fn checked_cms(
         &self,
         country: &str,
         cms_der: &[u8],
         now: Timestamp,
-    ) -> Result<(Vec<u8>, Timestamp), GatewayError> {
+    ) -> Result<(Vec<u8>, Timestamp, [u8; 32]), GatewayError> {
         let onboarded = self
             .countries
             .get(country)
@@ -496,7 +495,7 @@ impl Registry {
         {
             return Err(GatewayError::SigningTimeInFuture { signed_at, now });
         }
-        if self.accepted_cms.contains(&cms_digest(cms_der)) {
+        if self.accepted_cms.contains(&verified.signed_digest) {
             return Err(GatewayError::Replayed);
         }
         if let Some(last) = onboarded.last_upload
@@ -508,7 +507,7 @@ impl Registry {
                 last,
             });
         }
-        Ok((verified.content, signed_at))
+        Ok((verified.content, signed_at, verified.signed_digest))
     }
 
     /// Checks a CMS upload of a DSC from `country` ([`checked_cms`](Self::checked_cms)) and
@@ -518,8 +517,8 @@ impl Registry {
         country: &str,
         cms_der: &[u8],
         now: Timestamp,
-    ) -> Result<(SignerCertificate, Vec<u8>, Timestamp), GatewayError> {
-        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+    ) -> Result<(SignerCertificate, Vec<u8>, Timestamp, [u8; 32]), GatewayError> {
+        let (content, signed_at, key) = self.checked_cms(country, cms_der, now)?;
         let certificates = &self.countries[country].verified.certificates;
         let dsc = SignerCertificate::from_der(&content)
             .map_err(|e| GatewayError::NotACertificate(e.to_string()))?;
@@ -536,7 +535,7 @@ impl Registry {
         {
             return Err(GatewayError::NotIssuedByCsca(country.to_owned()));
         }
-        Ok((dsc, content, signed_at))
+        Ok((dsc, content, signed_at, key))
     }
 
     /// A DSC from a country's CMS upload (`country` is the one its TLS client certificate
@@ -547,7 +546,7 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<Prepared, GatewayError> {
-        let (dsc, der, signed_at) = self.checked_upload(country, cms_der, now)?;
+        let (dsc, der, signed_at, key) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get(&thumbprint) {
             Some(s) if s.withdrawn_at.is_some() => {
@@ -572,7 +571,7 @@ impl Registry {
             PreparedChange::Signer(entry),
             now,
             signed_at,
-            cms_der,
+            key,
         ))
     }
 
@@ -584,7 +583,7 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<Prepared, GatewayError> {
-        let (dsc, _, signed_at) = self.checked_upload(country, cms_der, now)?;
+        let (dsc, _, signed_at, key) = self.checked_upload(country, cms_der, now)?;
         let thumbprint = dsc.thumbprint().to_owned();
         match self.signers.get(&thumbprint) {
             Some(s) if s.entry.country == country && s.withdrawn_at.is_none() => {
@@ -596,7 +595,7 @@ impl Registry {
                     },
                     now,
                     signed_at,
-                    cms_der,
+                    key,
                 ))
             }
             _ => Err(GatewayError::UnknownSigner(thumbprint)),
@@ -663,7 +662,7 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<Prepared, GatewayError> {
-        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let (content, signed_at, key) = self.checked_cms(country, cms_der, now)?;
         let batch = RevocationBatch::from_json(&content).map_err(GatewayError::Batch)?;
         if batch.country != country {
             return Err(GatewayError::WrongCountry {
@@ -685,7 +684,7 @@ impl Registry {
         {
             return Err(GatewayError::UnknownSigner(batch.kid));
         }
-        let id = batch_id(cms_der);
+        let id = batch_id(&key);
         if self.batches.contains_key(&id) {
             return Err(GatewayError::AlreadyPresent(id));
         }
@@ -693,7 +692,7 @@ impl Registry {
             id,
             cms: cms_der.to_vec(),
         };
-        Ok(Prepared::upload(country, change, now, signed_at, cms_der))
+        Ok(Prepared::upload(country, change, now, signed_at, key))
     }
 
     /// Deletes a revocation batch: the CMS (signed like an upload) carries `{"batchId"}`.
@@ -703,7 +702,7 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<Prepared, GatewayError> {
-        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let (content, signed_at, key) = self.checked_cms(country, cms_der, now)?;
         let deletion: BatchDeletion = serde_json::from_slice(&content)
             .map_err(|e| GatewayError::Batch(BatchError::Format(e.to_string())))?;
         match self.batches.get(&deletion.batch_id) {
@@ -712,7 +711,7 @@ impl Registry {
                 PreparedChange::BatchDeletion(deletion.batch_id),
                 now,
                 signed_at,
-                cms_der,
+                key,
             )),
             _ => Err(GatewayError::UnknownBatch(deletion.batch_id)),
         }
@@ -764,7 +763,7 @@ impl Registry {
     ) -> Result<Prepared, GatewayError> {
         use healthpass_rules::RuleType;
         use jiff::SignedDuration;
-        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let (content, signed_at, key) = self.checked_cms(country, cms_der, now)?;
         let text = std::str::from_utf8(&content)
             .map_err(|_| GatewayError::Rule("the rule is not UTF-8".into()))?;
         let rule = healthpass_rules::Rule::from_json_str(text)
@@ -815,7 +814,7 @@ impl Registry {
             PreparedChange::Rule(Box::new((rule.identifier, stored))),
             now,
             signed_at,
-            cms_der,
+            key,
         ))
     }
 
@@ -827,7 +826,7 @@ impl Registry {
         cms_der: &[u8],
         now: Timestamp,
     ) -> Result<Prepared, GatewayError> {
-        let (content, signed_at) = self.checked_cms(country, cms_der, now)?;
+        let (content, signed_at, key) = self.checked_cms(country, cms_der, now)?;
         let identifier = String::from_utf8_lossy(&content).trim().to_owned();
         match self.rules.get(&identifier).and_then(|v| v.first()) {
             Some(r) if r.country == country => Ok(Prepared::upload(
@@ -835,7 +834,7 @@ impl Registry {
                 PreparedChange::RuleDeletion(identifier),
                 now,
                 signed_at,
-                cms_der,
+                key,
             )),
             _ => Err(GatewayError::UnknownRule(identifier)),
         }
@@ -951,13 +950,13 @@ impl Prepared {
         change: PreparedChange,
         now: Timestamp,
         signed_at: Timestamp,
-        cms_der: &[u8],
+        signed_digest: [u8; 32],
     ) -> Self {
         Self {
             country: country.to_owned(),
             change,
             accepted_at: now,
-            upload: Some((signed_at, cms_digest(cms_der))),
+            upload: Some((signed_at, signed_digest)),
         }
     }
 
@@ -1302,11 +1301,24 @@ mod tests {
         gateway
             .apply(ChangeKind::RevocationBatch, "AT", &cms, now)
             .unwrap();
-        let id = batch_id(&cms);
+        let id = gateway.batch_list(0)[0].batch_id.clone();
         // The replay is refused; so are a batch naming another country, another country's
         // signer or an unknown one, an expired batch, and a malformed one.
         assert_eq!(
             code(gateway.apply(ChangeKind::RevocationBatch, "AT", &cms, now)),
+            "replayed"
+        );
+        // The same signed batch in another envelope (SignedData version 1 → 3, which the
+        // signature does not cover; found by the gateway_prepare fuzz target's author) is the
+        // same statement: still a replay, and the same batch id.
+        let enveloped = reenvelope(&cms);
+        assert_ne!(enveloped, cms);
+        let a = cms::verify(&cms, None).unwrap();
+        let b = cms::verify(&enveloped, None).unwrap();
+        assert_eq!(a.signed_digest, b.signed_digest);
+        assert_eq!(batch_id(&b.signed_digest), id);
+        assert_eq!(
+            code(gateway.apply(ChangeKind::RevocationBatch, "AT", &enveloped, now)),
             "replayed"
         );
         let de_batch = sign(&de, &batch("AT", None, expires), 3);
@@ -1346,7 +1358,7 @@ mod tests {
         moved.country = "DE".into();
         assert!(verify_batch(&moved, served, &list.countries).is_err());
         let mut renamed = items[0].clone();
-        renamed.batch_id = batch_id(b"other");
+        renamed.batch_id = batch_id(&[0; 32]);
         assert!(verify_batch(&renamed, served, &list.countries).is_err());
 
         // Deletion: only by its country, once.
@@ -1615,5 +1627,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(prepared.country(), NETWORK_COUNTRY);
+    }
+
+    /// The message with its SignedData version changed from 1 to 3: outside what the
+    /// signature covers.
+    fn reenvelope(cms_der: &[u8]) -> Vec<u8> {
+        const SIGNED_DATA_OID: [u8; 11] = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+        ];
+        let oid = cms_der
+            .windows(SIGNED_DATA_OID.len())
+            .position(|w| w == SIGNED_DATA_OID)
+            .unwrap();
+        let version = oid
+            + cms_der[oid..]
+                .windows(3)
+                .position(|w| w == [0x02, 0x01, 0x01])
+                .unwrap();
+        let mut out = cms_der.to_vec();
+        out[version + 2] = 3;
+        out
     }
 }

@@ -36,7 +36,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use healthpass_network::Network;
 use healthpass_network::cms;
-use healthpass_network::revocation::{BatchList, batch_id};
+use healthpass_network::revocation::BatchList;
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
@@ -74,6 +74,15 @@ pub enum StartError {
         /// Why it is refused.
         error: GatewayError,
     },
+}
+
+/// An accepted change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// The version it made.
+    pub version: u64,
+    /// For a revocation batch, its id.
+    pub batch_id: Option<String>,
 }
 
 /// Why a submission failed.
@@ -135,7 +144,7 @@ impl Gateway {
         country: &str,
         body: Vec<u8>,
         now: Timestamp,
-    ) -> Result<u64, SubmitError> {
+    ) -> Result<Submitted, SubmitError> {
         let mut registry = self.registry.lock().await;
         let prepared = match registry.prepare(kind, country, &body, now) {
             Ok(prepared) => prepared,
@@ -164,11 +173,12 @@ impl Gateway {
             })
             .await?;
         let country = prepared.country().to_owned();
+        let batch_id = prepared.batch_id().map(str::to_owned);
         let committed = registry.commit(prepared);
         debug_assert_eq!(committed, version);
         self.metrics.observe_change(kind.as_str(), "accepted");
         tracing::info!(kind = kind.as_str(), country, version, "change accepted");
-        Ok(version)
+        Ok(Submitted { version, batch_id })
     }
 
     /// The current trust list.
@@ -351,7 +361,9 @@ async fn publish_value_sets(
         .submit(ChangeKind::ValueSets, "", body.to_vec(), Timestamp::now())
         .await
     {
-        Ok(version) => (StatusCode::CREATED, Json(json!({"version": version}))).into_response(),
+        Ok(Submitted { version, .. }) => {
+            (StatusCode::CREATED, Json(json!({"version": version}))).into_response()
+        }
         Err(e) => submit_error(e),
     }
 }
@@ -428,7 +440,9 @@ async fn onboarding(State(gateway): State<Arc<Gateway>>, body: axum::body::Bytes
         .submit(ChangeKind::Onboarding, "", body.to_vec(), Timestamp::now())
         .await
     {
-        Ok(version) => (StatusCode::CREATED, Json(json!({"version": version}))).into_response(),
+        Ok(Submitted { version, .. }) => {
+            (StatusCode::CREATED, Json(json!({"version": version}))).into_response()
+        }
         Err(e) => submit_error(e),
     }
 }
@@ -454,15 +468,14 @@ async fn cms_change(
         Ok(der) => der,
         Err(e) => return submit_error(SubmitError::Refused(GatewayError::Cms(e))),
     };
-    let id = batch_id(&der);
     match gateway.submit(kind, &country, der, Timestamp::now()).await {
-        Ok(version) => match kind {
+        Ok(Submitted { version, batch_id }) => match kind {
             ChangeKind::Upload | ChangeKind::Rule => {
                 (StatusCode::CREATED, Json(json!({"version": version}))).into_response()
             }
             ChangeKind::RevocationBatch => (
                 StatusCode::CREATED,
-                Json(json!({"version": version, "batchId": id})),
+                Json(json!({"version": version, "batchId": batch_id})),
             )
                 .into_response(),
             _ => Json(json!({"version": version})).into_response(),

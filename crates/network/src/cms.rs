@@ -249,6 +249,12 @@ pub struct VerifiedCms {
     pub signer: SignerCertificate,
     /// The signing-time attribute, when the message has one.
     pub signing_time: Option<jiff::Timestamp>,
+    /// SHA-256 over the signer's certificate and the signed attributes: what the signer
+    /// signed (content digest, content type, signing time). Two messages with the same value
+    /// are the same signed statement, however their unsigned envelopes differ (CMS leaves the
+    /// version, the certificate set and the signature's encoding open to change), so this, not
+    /// a hash of the message bytes, identifies a message for replay checks.
+    pub signed_digest: [u8; 32],
 }
 
 /// Decodes the Base64 body of an `application/cms` request.
@@ -386,10 +392,16 @@ pub fn verify(message: &[u8], detached: Option<&[u8]>) -> Result<VerifiedCms, Cm
     if !ok {
         return Err(CmsError::BadSignature);
     }
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(signer.der());
+    context.update(&signed);
+    let mut signed_digest = [0; 32];
+    signed_digest.copy_from_slice(context.finish().as_ref());
     Ok(VerifiedCms {
         content,
         signer,
         signing_time,
+        signed_digest,
     })
 }
 

@@ -165,7 +165,7 @@ pub struct BatchDeletion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchListItem {
-    /// The batch's id: hex of the first 16 bytes of the SHA-256 of its CMS.
+    /// The batch's id ([`batch_id`]).
     pub batch_id: String,
     /// The revoking country.
     pub country: String,
@@ -187,9 +187,11 @@ pub struct BatchList {
     pub batches: Vec<BatchListItem>,
 }
 
-/// The id of a batch: hex of the first 16 bytes of the SHA-256 over its CMS.
-pub fn batch_id(cms_der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, cms_der).as_ref()[..16]
+/// The id of a batch: hex of the first 16 bytes of its CMS's
+/// [`signed_digest`](crate::cms::VerifiedCms::signed_digest), so a re-enveloped copy of a
+/// batch has the same id as the batch.
+pub fn batch_id(signed_digest: &[u8; 32]) -> String {
+    signed_digest[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -220,9 +222,6 @@ pub fn verify_batch(
         country: item.country.clone(),
         problem,
     };
-    if batch_id(cms_der) != item.batch_id {
-        return Err(reject("the batch id is not its content's".into()));
-    }
     let onboarding = countries
         .get(&item.country)
         .ok_or_else(|| reject("the country is not onboarded".into()))?;
@@ -230,6 +229,9 @@ pub fn verify_batch(
         .certificates
         .verify_upload(cms_der, None)
         .map_err(|e| reject(format!("the upload signature is refused: {e}")))?;
+    if batch_id(&verified.signed_digest) != item.batch_id {
+        return Err(reject("the batch id is not its content's".into()));
+    }
     let batch = RevocationBatch::from_json(&verified.content).map_err(|e| reject(e.to_string()))?;
     if batch.country != item.country {
         return Err(reject(format!("the batch is for {}", batch.country)));
@@ -288,6 +290,6 @@ mod tests {
             RevocationBatch::from_json(&big.to_json()).unwrap_err(),
             BatchError::Size(1001)
         );
-        assert_eq!(batch_id(b"x").len(), 32);
+        assert_eq!(batch_id(&[0xab; 32]), "ab".repeat(16));
     }
 }

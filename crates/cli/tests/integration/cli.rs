@@ -1044,6 +1044,9 @@ fn network_init_and_k_of_n_onboarding_through_the_cli() {
     assert_eq!(stale["reasons"][0]["code"], "trust_data_stale");
 
     // Withdrawn at the gateway, and synced: red.
+    // The withdrawal carries the same content as the upload; signed in the same second it
+    // would be the same signed statement, which the gateway refuses as a replay.
+    crate::common::wait_for_next_second();
     let out = upload("withdraw-signer", "at/dsc.crt.pem");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(sync().status.success());

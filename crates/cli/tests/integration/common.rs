@@ -40,3 +40,13 @@ pub fn json_files(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Sleeps into the next second of the clock. CMS signing times have one-second resolution:
+/// two requests with the same content signed in the same second are the same signed
+/// statement.
+pub fn wait_for_next_second() {
+    let now = jiff::Timestamp::now();
+    let into = now.subsec_nanosecond();
+    let left = 1_000_000_000 - i64::from(into) + 5_000_000;
+    std::thread::sleep(std::time::Duration::from_nanos(left as u64));
+}

@@ -394,6 +394,9 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     assert_eq!(report.reasons[0].code, ReasonCode::RuleFailed);
 
     // AT withdraws its signer; after the next sync the first certificate is red too.
+    // Same content as the upload: it must be signed at a later second to be another signed
+    // statement (the same one again is refused as a replay).
+    crate::common::wait_for_next_second();
     let withdrawal = at.cms(&at.pki.dsc_cert_der);
     upload(&at.client(wire), UploadKind::WithdrawSigner, &withdrawal)
         .await
@@ -455,6 +458,7 @@ async fn onboard_upload_sync_verify_revoke_withdraw_over_mutual_tls_on(
     // of the withdrawn signer.
     let replay = at.refused(wire, UploadKind::Signer, &at_accepted).await;
     assert!(replay.starts_with("409 replayed"), "{replay}");
+    crate::common::wait_for_next_second();
     let back = at
         .refused(wire, UploadKind::Signer, &at.cms(&at.pki.dsc_cert_der))
         .await;
