@@ -249,7 +249,7 @@ struct Signer {
 }
 
 /// What the gateway holds, and the checks that guard it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Registry {
     network: Network,
     version: u64,

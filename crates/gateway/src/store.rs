@@ -112,6 +112,18 @@ pub enum Store {
 
 type Row = (i64, String, String, String, Vec<u8>);
 
+/// Runs `$body` with `$pool` bound to the store's pool, whichever database it is: the queries
+/// are the same text for both (numbered `$N` parameters, which SQLite reads too), only the
+/// pool types differ.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
@@ -145,10 +157,7 @@ impl Store {
     pub async fn changes(&self) -> Result<Vec<Change>, StoreError> {
         const SELECT: &str =
             "SELECT version, kind, country, accepted_at, body FROM changes ORDER BY version";
-        let rows: Vec<Row> = match self {
-            Store::Sqlite(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as(SELECT).fetch_all(pool).await?,
-        };
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(SELECT).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(version, kind, country, accepted_at, body)| {
                 let corrupt = |problem: &str| StoreError::Corrupt {
@@ -176,28 +185,18 @@ impl Store {
             problem: "version out of range".into(),
         })?;
         let accepted_at = change.accepted_at.to_string();
-        match self {
-            Store::Sqlite(pool) => {
-                sqlx::query("INSERT INTO changes (version, kind, country, accepted_at, body) VALUES (?, ?, ?, ?, ?)")
-                    .bind(version)
-                    .bind(change.kind.as_str())
-                    .bind(&change.country)
-                    .bind(&accepted_at)
-                    .bind(&change.body)
-                    .execute(pool)
-                    .await?;
-            }
-            Store::Postgres(pool) => {
-                sqlx::query("INSERT INTO changes (version, kind, country, accepted_at, body) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(version)
-                    .bind(change.kind.as_str())
-                    .bind(&change.country)
-                    .bind(&accepted_at)
-                    .bind(&change.body)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        const INSERT: &str = "INSERT INTO changes (version, kind, country, accepted_at, body) \
+                              VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(self, pool => {
+            sqlx::query(INSERT)
+                .bind(version)
+                .bind(change.kind.as_str())
+                .bind(&change.country)
+                .bind(&accepted_at)
+                .bind(&change.body)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 }
