@@ -80,7 +80,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     outln!("4. scanned the PNG back: identical text");
 
-    let trust = input::trust_store(&[trust_dir])?.store;
+    let trust = input::trust_store(&[trust_dir], true)?.store;
     let report = healthpass_verify::verify(&scanned, Timestamp::now(), &trust);
     outln!("5. verified it:\n");
     out!("{}", crate::render::human(&report, false));

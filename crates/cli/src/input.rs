@@ -41,7 +41,7 @@ pub fn qr_text(input: &str) -> anyhow::Result<String> {
 /// a synced trust state (`healthpass trust sync --state DIR`) gives its verified signers,
 /// withdrawals, revocations and rules, and the time they were fetched; it must be the only
 /// path.
-pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<Trust> {
+pub fn trust_store(paths: &[PathBuf], warn_if_empty: bool) -> anyhow::Result<Trust> {
     let default = [PathBuf::from(DEFAULT_TRUST_DIR)];
     let paths = if paths.is_empty() && default[0].is_dir() {
         &default[..]
@@ -75,7 +75,7 @@ pub fn trust_store(paths: &[PathBuf]) -> anyhow::Result<Trust> {
         }
         store.load_path(path)?;
     }
-    if store.is_empty() {
+    if store.is_empty() && warn_if_empty {
         eprintln!(
             "warning: no trusted signer certificates loaded; every certificate will be red \
              (pass --trust FILE_OR_DIR, or run `healthpass demo` to make a test PKI in {DEFAULT_TRUST_DIR})"
@@ -266,4 +266,90 @@ pub fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.with_message(what.to_owned())
+}
+
+/// `--shc-issuer ISS=PATH`: trusts the keys at PATH for SMART Health Cards whose `iss` is
+/// ISS. PATH is a JWKS file, or a folder laid out like the issuer's site
+/// (`.well-known/jwks.json`, and `.well-known/crl/<kid>.json` for keys with revocation).
+pub fn add_shc_issuer(store: &mut TrustStore, spec: &str) -> anyhow::Result<()> {
+    use healthpass_trust::jwk::Jwks;
+    use healthpass_trust::shc_crl::ShcCrl;
+    let (iss, path) = spec.split_once('=').with_context(|| {
+        format!("--shc-issuer {spec:?}: expected ISS=PATH (https://issuer.example=jwks.json)")
+    })?;
+    let path = Path::new(path);
+    let (jwks_path, crl_dir) = if path.is_dir() {
+        (
+            path.join(".well-known").join("jwks.json"),
+            Some(path.join(".well-known").join("crl")),
+        )
+    } else {
+        (path.to_owned(), None)
+    };
+    let jwks = Jwks::parse(&read_file(&jwks_path)?)
+        .with_context(|| format!("{}: not a SMART Health Card key set", jwks_path.display()))?;
+    for refused in &jwks.refused {
+        eprintln!(
+            "warning: {}: key {} refused: {}",
+            jwks_path.display(),
+            refused.kid.as_deref().unwrap_or("(no kid)"),
+            refused.error
+        );
+    }
+    if jwks.keys.is_empty() {
+        bail!("{}: no usable key for {iss}", jwks_path.display());
+    }
+    let versions: Vec<(String, Option<u64>)> = jwks
+        .keys
+        .iter()
+        .map(|k| (k.kid().to_owned(), k.crl_version()))
+        .collect();
+    store.add_shc_issuer(iss, None, jwks.keys);
+    if let Some(dir) = crl_dir.filter(|d| d.is_dir()) {
+        for (kid, version) in versions {
+            let file = dir.join(format!("{kid}.json"));
+            if !file.exists() {
+                continue;
+            }
+            match ShcCrl::parse(&read_file(&file)?, &kid, version) {
+                Ok(crl) => {
+                    store.add_shc_crl(iss, crl);
+                }
+                Err(err) => eprintln!(
+                    "warning: {}: revocation list refused: {err}; cards of key {kid} are checked without it",
+                    file.display()
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--csca PATH`: country signing CA certificates (PEM, DER or Base64; a file or a folder)
+/// that anchor ICAO VDS-NC barcode signers.
+pub fn add_cscas(store: &mut TrustStore, path: &Path) -> anyhow::Result<usize> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut added = 0;
+    for file in files {
+        for der in TrustStore::parse_certificates(&read_file(&file)?) {
+            let csca = healthpass_trust::SignerCertificate::from_der(&der)
+                .with_context(|| format!("{}: not a certificate", file.display()))?;
+            store.add_csca(csca);
+            added += 1;
+        }
+    }
+    if added == 0 {
+        bail!("{}: no certificate found", path.display());
+    }
+    Ok(added)
 }

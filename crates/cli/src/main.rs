@@ -7,6 +7,7 @@
 
 mod batch;
 mod bench;
+mod decode;
 mod demo;
 mod gateway;
 mod gateway_bench;
@@ -71,6 +72,8 @@ struct Cli {
 enum Command {
     /// Verify QR texts: prints a verdict (green/yellow/red) with its reasons.
     Verify(verify::VerifyArgs),
+    /// Show what a QR text holds, in any format, without checking signatures.
+    Decode(decode::DecodeArgs),
     /// Issue certificates.
     #[command(subcommand)]
     Issue(issue::IssueCommand),
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(args) => verify::run(args),
+        Command::Decode(args) => decode::run(args),
         Command::Issue(cmd) => issue::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Scan { image } => scan(&image),

@@ -3,7 +3,19 @@
 
 use std::fmt::Write;
 
-use healthpass_verify::{Outcome, Verdict, VerificationReport};
+use healthpass_verify::{Format, Outcome, Verdict, VerificationReport};
+
+/// What a format is called on screen.
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Hc1 => "EU Digital COVID Certificate",
+        Format::Shc => "SMART Health Card",
+        Format::IcaoVdsNc => "ICAO VDS-NC health seal",
+        Format::Ddcc => "WHO DDCC certificate",
+        Format::Divoc => "DIVOC certificate",
+        _ => "health certificate",
+    }
+}
 
 /// Renders a report for a terminal.
 pub fn human(report: &VerificationReport, details: bool) -> String {
@@ -13,22 +25,17 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         Verdict::Yellow => ("YELLOW", "undecided"),
         Verdict::Red => ("RED", "not valid"),
     };
+    let name = format_name(report.format);
     match report.certificate_type {
         Some(kind) => {
             let kind = format!("{kind:?}").to_lowercase();
-            let _ = writeln!(
-                out,
-                "{word}  {summary} EU Digital COVID Certificate ({kind})"
-            );
+            let _ = writeln!(out, "{word}  {summary} {name} ({kind})");
         }
         None if report.certificate.is_some() => {
-            let _ = writeln!(out, "{word}  {summary} EU Digital COVID Certificate");
+            let _ = writeln!(out, "{word}  {summary} {name}");
         }
         None => {
-            let _ = writeln!(
-                out,
-                "{word}  {summary}: no readable EU Digital COVID Certificate"
-            );
+            let _ = writeln!(out, "{word}  {summary}: no readable {name}");
         }
     }
     if report.certificate.is_some() && report.checks.signature != Outcome::Pass {
@@ -62,13 +69,34 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
             "  date of birth  {}",
             dcc.dob.as_deref().filter(|d| !d.is_empty()).unwrap_or("-")
         );
+    } else if let Some(credential) = &report.credential {
+        let holder = &credential.holder;
+        let _ = writeln!(
+            out,
+            "  name           {}",
+            holder.name.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(
+            out,
+            "  date of birth  {}",
+            holder.birth_date.as_deref().unwrap_or("-")
+        );
     }
     if report.verdict != Verdict::Green || details {
         if let Some(country) = &report.issuer_country {
             let _ = writeln!(out, "  issued by      {country}");
         }
-        if let (Some(iat), Some(exp)) = (report.issued_at, report.expires_at) {
-            let _ = writeln!(out, "  valid          {iat} to {exp}");
+        if let Some(issuer) = &report.issuer {
+            let _ = writeln!(out, "  issuer         {issuer}");
+        }
+        match (report.issued_at, report.expires_at) {
+            (Some(iat), Some(exp)) => {
+                let _ = writeln!(out, "  valid          {iat} to {exp}");
+            }
+            (Some(iat), None) => {
+                let _ = writeln!(out, "  valid          from {iat}");
+            }
+            _ => {}
         }
     }
     if report.verdict != Verdict::Green || details {
@@ -81,6 +109,7 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
                 Outcome::Pass => "pass",
                 Outcome::Fail => "FAIL",
                 Outcome::Skipped => "skipped",
+                Outcome::NotApplicable => "n/a",
             };
             let _ = writeln!(out, "  check {name:<16} {mark}");
         }
@@ -91,6 +120,30 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
                 signer.subject(),
                 signer.public_key().describe()
             );
+        }
+        if let Some(credential) = &report.credential {
+            for event in &credential.events {
+                let _ = writeln!(
+                    out,
+                    "  event          {:?} {} {}{}",
+                    event.event_type,
+                    event.date.as_deref().unwrap_or("-"),
+                    event
+                        .product_name
+                        .as_deref()
+                        .or(event.product.as_deref())
+                        .unwrap_or(""),
+                    match (event.dose, event.doses_total) {
+                        (Some(d), Some(t)) => format!(" dose {d}/{t}"),
+                        (Some(d), None) => format!(" dose {d}"),
+                        _ => event
+                            .result
+                            .as_deref()
+                            .map(|r| format!(" {r}"))
+                            .unwrap_or_default(),
+                    }
+                );
+            }
         }
         if let Some(cert) = &report.certificate {
             let _ = writeln!(out, "  payload        {cert}");
@@ -124,6 +177,14 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
             "  reason         {}: {}",
             reason.code.as_str(),
             reason.message
+        );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "  warning        {}: {}",
+            warning.code.as_str(),
+            warning.message
         );
     }
     out

@@ -19,6 +19,15 @@ pub struct VerifyArgs {
     /// Default: data/trust, if it exists.
     #[arg(long = "trust", value_name = "PATH")]
     trust: Vec<PathBuf>,
+    /// Trust a SMART Health Card issuer: its `iss` URL and its keys, as a JWKS file or a
+    /// folder laid out like the issuer's site (`.well-known/jwks.json`, and
+    /// `.well-known/crl/<kid>.json` revocation lists); repeatable.
+    #[arg(long = "shc-issuer", value_name = "ISS=PATH")]
+    shc_issuers: Vec<String>,
+    /// Country signing CA certificates (a file or a folder) that anchor ICAO VDS-NC barcode
+    /// signers; repeatable. A barcode signer certificate given with --trust is trusted as is.
+    #[arg(long = "csca", value_name = "PATH")]
+    cscas: Vec<PathBuf>,
     /// How old synced trust data may be before the verdict is at best yellow
     /// (`trust_data_stale`): e.g. 24h, 90m, 2h30m.
     #[arg(long, value_name = "DURATION", default_value = "24h")]
@@ -70,10 +79,19 @@ pub struct VerifyArgs {
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let input::Trust {
-        store: trust,
+        store: mut trust,
         fetched_at,
         rules: synced_rules,
-    } = input::trust_store(&args.trust)?;
+    } = input::trust_store(
+        &args.trust,
+        args.shc_issuers.is_empty() && args.cscas.is_empty(),
+    )?;
+    for spec in &args.shc_issuers {
+        input::add_shc_issuer(&mut trust, spec)?;
+    }
+    for path in &args.cscas {
+        input::add_cscas(&mut trust, path)?;
+    }
     let now = input::time_or_now(args.at.as_deref())?;
     let policy = match &args.country {
         Some(country) => {
@@ -109,21 +127,23 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         return run_batch(batch, args.threads, now, &trust, &options);
     }
     let text = input::qr_text(args.input.as_deref().unwrap_or("-"))?;
-    let report = healthpass_verify::verify_with(&text, now, &trust, &options);
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        out!("{}", crate::render::human(&report, args.details));
+    // A SMART Health Card file may hold several cards: one report each.
+    let reports: Vec<VerificationReport> = healthpass_verify::split_credentials(&text)
+        .iter()
+        .map(|credential| healthpass_verify::verify_with(credential, now, &trust, &options))
+        .collect();
+    for report in &reports {
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(report)?);
+        } else {
+            out!("{}", crate::render::human(report, args.details));
+        }
     }
-    Ok(exit_code(&report))
-}
-
-fn exit_code(report: &VerificationReport) -> ExitCode {
-    if report.verdict == Verdict::Green {
+    Ok(if reports.iter().all(|r| r.verdict == Verdict::Green) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }
 
 fn run_batch(

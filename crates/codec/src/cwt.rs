@@ -1,5 +1,7 @@
 //! CWT claims (RFC 8392) as HCERT uses them: `iss` (1), `exp` (4), `iat` (6) and the health
-//! certificate container `hcert` (-260), whose key 1 holds the EU DCC payload.
+//! certificate container `hcert` (-260), whose key 1 holds the EU DCC payload and keys 3 and 4
+//! the WHO DDCC core data sets (vaccination status, test result). WHO's reference QR codes put
+//! the DDCC map directly in the COSE payload, with no claims at all; that is read too.
 
 use crate::cbor::{self, CborError, Ctx, Label};
 use minicbor::Decoder;
@@ -17,6 +19,31 @@ pub const CLAIM_IAT: i64 = 6;
 pub const CLAIM_HCERT: i64 = -260;
 /// Key of the EU DCC payload inside the HCERT container (`eu_dcc_v1`).
 pub const HCERT_EU_DCC_V1: i64 = 1;
+/// Key of the WHO DDCC vaccination status core data set (DDCC:VS) in the HCERT container.
+pub const HCERT_DDCC_VS: i64 = 3;
+/// Key of the WHO DDCC test result core data set (DDCC:TR) in the HCERT container.
+pub const HCERT_DDCC_TR: i64 = 4;
+
+/// What an HCERT message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HcertContent {
+    /// An EU Digital COVID Certificate (`-260 → 1`).
+    EuDcc,
+    /// A WHO DDCC vaccination status (`-260 → 3`).
+    DdccVaccination,
+    /// A WHO DDCC test result (`-260 → 4`).
+    DdccTest,
+    /// A WHO DDCC core data set as the whole COSE payload, as WHO's reference QR codes carry
+    /// it (no `iss`, `iat`, `exp`).
+    DdccBare,
+}
+
+impl HcertContent {
+    /// Whether this is a WHO DDCC core data set.
+    pub fn is_ddcc(self) -> bool {
+        !matches!(self, Self::EuDcc)
+    }
+}
 
 /// The claims of an HCERT CWT.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +54,10 @@ pub struct HcertClaims<'a> {
     pub issued_at: Option<i64>,
     /// Expires at, seconds since the epoch (floats truncated).
     pub expires_at: Option<i64>,
-    /// The EU DCC payload (`-260 → 1`) as JSON.
+    /// The payload as JSON: the EU DCC (`-260 → 1`) or the DDCC core data set.
     pub dcc: Value,
+    /// Which payload it is.
+    pub content: HcertContent,
 }
 
 /// Why a CWT payload is not a valid HCERT claim set.
@@ -47,8 +76,8 @@ pub enum CwtError {
         /// The claim key.
         claim: String,
     },
-    /// There is no `-260 → 1` health certificate.
-    #[error("the CWT has no EU DCC payload (claim -260, key 1)")]
+    /// There is no health certificate (`-260 → 1`, `3` or `4`, or a bare DDCC map).
+    #[error("the CWT has no health certificate (claim -260, key 1, 3 or 4)")]
     MissingHcert,
     /// The DCC payload is not a map.
     #[error("the EU DCC payload must be a map")]
@@ -73,12 +102,16 @@ impl<'a> HcertClaims<'a> {
         let mut issued_at = None;
         let mut expires_at = None;
         let mut dcc = None;
+        let mut text_keys = false;
         let mut seen = cbor::SeenLabels::new();
         let mut duplicate = None;
         cbor::for_each_entry(&mut d, len, |d| {
             let key = cbor::label(d)?;
             if !seen.insert(key) {
                 duplicate.get_or_insert_with(|| key.to_string());
+            }
+            if matches!(key, Label::Text(_)) {
+                text_keys = true;
             }
             match key {
                 Label::Int(CLAIM_ISS) => {
@@ -105,7 +138,24 @@ impl<'a> HcertClaims<'a> {
             return Err(CwtError::DuplicateClaim { claim });
         }
         cbor::expect_end(&d).map_err(|extra| CwtError::TrailingBytes { extra })?;
-        let dcc = dcc.ok_or(CwtError::MissingHcert)?;
+        let (dcc, content) = match dcc {
+            Some(found) => found,
+            // No claims, text keys: WHO's reference DDCC QR codes (the validator reads them
+            // the same way).
+            None if text_keys
+                && issuer.is_none()
+                && issued_at.is_none()
+                && expires_at.is_none() =>
+            {
+                let mut d = Decoder::new(payload);
+                let map = cbor::to_json(&mut d, 0)?.ok_or(CwtError::MissingHcert)?;
+                if map.get("name").is_none() {
+                    return Err(CwtError::MissingHcert);
+                }
+                (map, HcertContent::DdccBare)
+            }
+            None => return Err(CwtError::MissingHcert),
+        };
         if !dcc.is_object() {
             return Err(CwtError::HcertNotAMap);
         }
@@ -114,14 +164,17 @@ impl<'a> HcertClaims<'a> {
             issued_at,
             expires_at,
             dcc,
+            content,
         })
     }
 }
 
-/// Reads the `-260` container and returns its key-1 entry as JSON.
-fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
+/// Reads the `-260` container and returns its EU DCC (key 1) or else DDCC (key 3 or 4)
+/// entry as JSON.
+fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<(Value, HcertContent)>, CborError> {
     let len = cbor::map_header(d, "claim -260")?;
     let mut dcc = None;
+    let mut ddcc = None;
     let mut seen = cbor::SeenLabels::new();
     cbor::for_each_entry(d, len, |d| {
         let key_at = d.position();
@@ -132,14 +185,21 @@ fn read_hcert(d: &mut Decoder<'_>) -> Result<Option<Value>, CborError> {
                 format!("key {key} appears twice in claim -260"),
             ));
         }
-        if key == Label::Int(HCERT_EU_DCC_V1) {
-            dcc = cbor::to_json(d, 1)?;
-        } else {
-            cbor::skip(d)?;
+        match key {
+            Label::Int(HCERT_EU_DCC_V1) => {
+                dcc = cbor::to_json(d, 1)?.map(|v| (v, HcertContent::EuDcc));
+            }
+            Label::Int(HCERT_DDCC_VS) if ddcc.is_none() => {
+                ddcc = cbor::to_json(d, 1)?.map(|v| (v, HcertContent::DdccVaccination));
+            }
+            Label::Int(HCERT_DDCC_TR) if ddcc.is_none() => {
+                ddcc = cbor::to_json(d, 1)?.map(|v| (v, HcertContent::DdccTest));
+            }
+            _ => cbor::skip(d)?,
         }
         Ok(())
     })?;
-    Ok(dcc)
+    Ok(dcc.or(ddcc))
 }
 
 /// Encodes HCERT claims: `{1: iss, 4: exp, 6: iat, -260: {1: dcc}}` with definite lengths.
@@ -277,5 +337,63 @@ mod tests {
         deep.extend(std::iter::repeat_n(0x81, 100_000));
         deep.push(0x00);
         assert!(matches!(HcertClaims::decode(&deep), Err(CwtError::Cbor(_))));
+    }
+}
+
+#[cfg(test)]
+mod ddcc_tests {
+    use super::*;
+    use crate::cose::CoseSign1;
+
+    #[test]
+    fn who_reference_qr_is_a_bare_ddcc_map() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus/who-ddcc-validator/"
+        );
+        let (Ok(text), Ok(unpacked)) = (
+            std::fs::read_to_string(format!("{path}WHOQR1Contents.txt")),
+            std::fs::read_to_string(format!("{path}WHOQR1Unpacked.json")),
+        ) else {
+            eprintln!("skipping: ../shared/corpus/who-ddcc-validator is not there");
+            return;
+        };
+        let cose = crate::hc1::decode(text.trim(), 64 * 1024).unwrap();
+        let message = CoseSign1::decode(&cose).unwrap();
+        let claims = HcertClaims::decode(message.payload).unwrap();
+        assert_eq!(claims.content, HcertContent::DdccBare);
+        assert_eq!(
+            (claims.issuer, claims.issued_at, claims.expires_at),
+            (None, None, None)
+        );
+        let expected: Value = serde_json::from_str(&unpacked).unwrap();
+        assert_eq!(claims.dcc, expected);
+    }
+
+    #[test]
+    fn ddcc_under_claim_260_keys_3_and_4() {
+        let ddcc = serde_json::json!({"name": "A B", "vaccine": {"code": "XM68M6"}});
+        // encode_hcert_claims writes -260 → 1; rewrite the inner key to 3 and 4 (one byte).
+        let encoded = encode_hcert_claims(Some("XX"), 1, 2, &ddcc);
+        let at = encoded
+            .windows(3)
+            .position(|w| w == [0x39, 0x01, 0x03])
+            .expect("-260 label");
+        for (key, content) in [
+            (3u8, HcertContent::DdccVaccination),
+            (4, HcertContent::DdccTest),
+        ] {
+            let mut bytes = encoded.clone();
+            assert_eq!(
+                bytes[at + 4],
+                0x01,
+                "key 1 follows the one-entry map header"
+            );
+            bytes[at + 4] = key;
+            let claims = HcertClaims::decode(&bytes).unwrap();
+            assert_eq!(claims.content, content);
+            assert_eq!(claims.dcc, ddcc);
+            assert!(content.is_ddcc());
+        }
     }
 }

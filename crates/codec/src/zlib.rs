@@ -1,4 +1,5 @@
-//! zlib (RFC 1950) with a hard cap on the inflated size.
+//! zlib (RFC 1950) and raw DEFLATE (RFC 1951, as SMART Health Cards use it) with a hard cap
+//! on the inflated size.
 //!
 //! A QR code carries at most a few kilobytes, but a few kilobytes of deflate can expand to
 //! gigabytes. [`inflate`] stops at `limit` bytes and reports [`InflateError::TooLarge`]
@@ -23,16 +24,16 @@ pub enum InflateError {
         header: Vec<u8>,
     },
     /// The deflate stream is corrupt.
-    #[error("corrupt zlib stream: {detail}")]
+    #[error("corrupt deflate stream: {detail}")]
     Corrupt {
         /// What the inflater reported.
         detail: String,
     },
     /// The stream ends before its end marker.
-    #[error("the zlib stream is truncated")]
+    #[error("the deflate stream is truncated")]
     Truncated,
     /// Bytes follow the end of the zlib stream.
-    #[error("{extra} bytes follow the end of the zlib stream")]
+    #[error("{extra} bytes follow the end of the deflate stream")]
     TrailingData {
         /// How many.
         extra: usize,
@@ -62,17 +63,29 @@ pub fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
             header: data.iter().take(2).copied().collect(),
         });
     }
+    with_inflater(true, |inflater| inflate_with(inflater, data, limit))
+}
+
+/// Inflates a complete raw DEFLATE stream (no zlib or gzip header; SMART Health Cards'
+/// `zip: "DEF"`), producing at most `limit` bytes. Bytes after the final block are an error.
+pub fn inflate_raw(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
+    with_inflater(false, |inflater| inflate_with(inflater, data, limit))
+}
+
+/// Runs `f` with this thread's inflater for the given framing, reset.
+fn with_inflater<T>(zlib_header: bool, f: impl FnOnce(&mut Decompress) -> T) -> T {
     // Setting up an inflater zeroes a 32 KiB window, which costs more than inflating a
-    // certificate; each thread keeps one and resets it instead.
+    // certificate; each thread keeps one per framing and resets it instead.
     thread_local! {
-        static INFLATER: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+        static INFLATERS: RefCell<[Option<Decompress>; 2]> = const { RefCell::new([None, None]) };
     }
-    let mut inflater = INFLATER
-        .with(|cell| cell.borrow_mut().take())
-        .unwrap_or_else(|| Decompress::new(true));
-    inflater.reset(true);
-    let result = inflate_with(&mut inflater, data, limit);
-    INFLATER.with(|cell| *cell.borrow_mut() = Some(inflater));
+    let slot = usize::from(zlib_header);
+    let mut inflater = INFLATERS
+        .with(|cell| cell.borrow_mut()[slot].take())
+        .unwrap_or_else(|| Decompress::new(zlib_header));
+    inflater.reset(zlib_header);
+    let result = f(&mut inflater);
+    INFLATERS.with(|cell| cell.borrow_mut()[slot] = Some(inflater));
     result
 }
 
@@ -120,16 +133,26 @@ fn inflate_with(
 
 /// Compresses `data` as a zlib stream at the best compression level (QR space is precious).
 pub fn deflate(data: &[u8]) -> Vec<u8> {
+    with_deflater(true, data)
+}
+
+/// Compresses `data` as a raw DEFLATE stream (no header) at the best compression level.
+pub fn deflate_raw(data: &[u8]) -> Vec<u8> {
+    with_deflater(false, data)
+}
+
+fn with_deflater(zlib_header: bool, data: &[u8]) -> Vec<u8> {
     // As for inflating: a fresh compressor zeroes about 256 KiB of tables; reuse one per thread.
     thread_local! {
-        static DEFLATER: RefCell<Option<Compress>> = const { RefCell::new(None) };
+        static DEFLATERS: RefCell<[Option<Compress>; 2]> = const { RefCell::new([None, None]) };
     }
-    let mut deflater = DEFLATER
-        .with(|cell| cell.borrow_mut().take())
-        .unwrap_or_else(|| Compress::new(Compression::best(), true));
+    let slot = usize::from(zlib_header);
+    let mut deflater = DEFLATERS
+        .with(|cell| cell.borrow_mut()[slot].take())
+        .unwrap_or_else(|| Compress::new(Compression::best(), zlib_header));
     deflater.reset();
     let out = deflate_with(&mut deflater, data);
-    DEFLATER.with(|cell| *cell.borrow_mut() = Some(deflater));
+    DEFLATERS.with(|cell| cell.borrow_mut()[slot] = Some(deflater));
     out
 }
 
@@ -152,6 +175,34 @@ fn deflate_with(deflater: &mut Compress, data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_round_trip_cap_and_framing() {
+        let text = b"{\"iss\":\"https://example.org\"}".repeat(50);
+        let raw = deflate_raw(&text);
+        assert_ne!(raw[..2], deflate(&text)[..2]);
+        assert_eq!(inflate_raw(&raw, text.len()).unwrap(), text);
+        assert_eq!(
+            inflate_raw(&raw, text.len() - 1),
+            Err(InflateError::TooLarge {
+                limit: text.len() - 1
+            })
+        );
+        // A zlib stream is not raw deflate (its header is not a valid block), and the zlib
+        // reader refuses raw data: SMART Health Cards must use raw DEFLATE.
+        assert!(inflate_raw(&deflate(&text), 1 << 16).is_err());
+        assert!(inflate(&raw, 1 << 16).is_err());
+        let mut trailing = raw.clone();
+        trailing.push(0);
+        assert_eq!(
+            inflate_raw(&trailing, 1 << 16),
+            Err(InflateError::TrailingData { extra: 1 })
+        );
+        assert_eq!(
+            inflate_raw(&raw[..raw.len() - 2], 1 << 16),
+            Err(InflateError::Truncated)
+        );
+    }
 
     #[test]
     fn round_trip() {

@@ -11,7 +11,10 @@
 #![warn(missing_docs)]
 
 mod chain;
+pub mod icao;
+pub mod jwk;
 pub mod revocation;
+pub mod shc_crl;
 mod signer;
 mod store;
 
@@ -20,4 +23,4 @@ pub use revocation::{HashType, RevocationList};
 pub use signer::{
     CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
 };
-pub use store::{LoadError, TrustStore, WithdrawnSigner};
+pub use store::{LoadError, ShcIssuer, TrustStore, WithdrawnSigner};

@@ -19,6 +19,37 @@ pub struct TrustStore {
     withdrawn: HashMap<[u8; 8], WithdrawnSigner>,
     /// Certificates their issuers revoked, by hash.
     revocations: crate::RevocationList,
+    /// SMART Health Card issuers, by `iss`.
+    shc_issuers: HashMap<String, ShcIssuer>,
+    /// Country signing CA certificates that anchor ICAO VDS-NC barcode signers.
+    cscas: Vec<Arc<SignerCertificate>>,
+}
+
+/// A SMART Health Card issuer the verifier trusts: its keys, and the revocation lists of the
+/// keys that have them.
+#[derive(Debug, Clone, Default)]
+pub struct ShcIssuer {
+    /// The issuer's display name, when a directory gives one.
+    pub name: Option<String>,
+    keys: HashMap<String, Arc<crate::jwk::IssuerKey>>,
+    crls: HashMap<String, crate::shc_crl::ShcCrl>,
+}
+
+impl ShcIssuer {
+    /// The key with this `kid`.
+    pub fn key(&self, kid: &str) -> Option<&Arc<crate::jwk::IssuerKey>> {
+        self.keys.get(kid)
+    }
+
+    /// The revocation list of the key with this `kid`, when one was loaded.
+    pub fn crl(&self, kid: &str) -> Option<&crate::shc_crl::ShcCrl> {
+        self.crls.get(kid)
+    }
+
+    /// How many keys.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
 }
 
 /// A signer its country withdrew from the trust network.
@@ -96,9 +127,64 @@ impl TrustStore {
         self.len
     }
 
-    /// Whether the store is empty.
+    /// Whether the store is empty: no signer, no SMART Health Card issuer, no CSCA.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len == 0 && self.shc_issuers.is_empty() && self.cscas.is_empty()
+    }
+
+    /// Trusts `keys` for SMART Health Cards whose `iss` is exactly `iss` (the spec binds a
+    /// key to the issuer that publishes it at `iss/.well-known/jwks.json`). Adds to keys
+    /// already trusted for `iss`; returns how many keys are new.
+    pub fn add_shc_issuer(
+        &mut self,
+        iss: &str,
+        name: Option<String>,
+        keys: impl IntoIterator<Item = crate::jwk::IssuerKey>,
+    ) -> usize {
+        let issuer = self.shc_issuers.entry(iss.to_owned()).or_default();
+        if name.is_some() {
+            issuer.name = name;
+        }
+        let before = issuer.keys.len();
+        for key in keys {
+            issuer.keys.insert(key.kid().to_owned(), Arc::new(key));
+        }
+        issuer.keys.len() - before
+    }
+
+    /// Adds the revocation list of one of `iss`'s keys. Returns false (and keeps nothing)
+    /// when that issuer or key is not trusted.
+    pub fn add_shc_crl(&mut self, iss: &str, crl: crate::shc_crl::ShcCrl) -> bool {
+        match self.shc_issuers.get_mut(iss) {
+            Some(issuer) if issuer.keys.contains_key(crl.kid()) => {
+                issuer.crls.insert(crl.kid().to_owned(), crl);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The trusted SMART Health Card issuer with this `iss`.
+    pub fn shc_issuer(&self, iss: &str) -> Option<&ShcIssuer> {
+        self.shc_issuers.get(iss)
+    }
+
+    /// Every trusted SMART Health Card issuer's `iss`.
+    pub fn shc_issuer_urls(&self) -> impl Iterator<Item = &str> {
+        self.shc_issuers.keys().map(String::as_str)
+    }
+
+    /// Trusts a country signing CA for ICAO VDS-NC seals: a seal's barcode signer must be
+    /// issued by one.
+    pub fn add_csca(&mut self, csca: SignerCertificate) {
+        if !self.cscas.iter().any(|c| c.der() == csca.der()) {
+            self.cscas.push(Arc::new(csca));
+        }
+    }
+
+    /// The trusted country signing CAs.
+    pub fn cscas(&self) -> &[Arc<SignerCertificate>] {
+        &self.cscas
     }
 
     /// Adds a certificate; returns false if the same certificate (same DER) is already there.

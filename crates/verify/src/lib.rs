@@ -1,32 +1,38 @@
-//! The verification pipeline: one call from scanned text to a [`VerificationReport`].
+//! The verification pipeline: one call from scanned text to a [`VerificationReport`], for
+//! every format the verifier reads.
 //!
 //! ```text
-//! prefix → Base45 → inflate (capped) → COSE_Sign1 → CWT claims → DCC payload
-//!                                         │            │
-//!                      signer by kid → signature   validity period, key usage, schema
+//! detect format ─┬─ HC1:   → Base45 → zlib → COSE_Sign1 → CWT → EU DCC / WHO DDCC   (hc1)
+//!                ├─ shc:/  → numeric → JWS (ES256) → raw DEFLATE → JWT → FHIR   (shc)
+//!                ├─ {"data"… → VDS-NC seal → JCS(data), ES256 → barcode signer (vds)
+//!                └─ B64: / PK → ZIP → DIVOC credential                           (divoc)
+//!       → signer in the trust store → signature → validity → key usage → schema →
+//!         revocation → common model → the arrival country's rules → verdict
 //! ```
 //!
-//! Every check records `pass`, `fail` or `skipped`; a failure skips only the checks that need
-//! its output, so an expired certificate still reports its signature, key usage and schema.
-//! Nothing here reads the clock or does I/O: the caller passes `now` and the trust store.
+//! Every check records `pass`, `fail`, `skipped` or `not_applicable`; a failure skips only the
+//! checks that need its output, so an expired certificate still reports its signature, key
+//! usage and schema. Nothing here reads the clock or does I/O: the caller passes `now` and
+//! the trust store.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod divoc;
+mod hc1;
 mod policy;
 mod report;
 pub mod schema;
+mod shc;
+mod vds;
 
-use healthpass_codec::cose::{Algorithm, CoseSign1};
-use healthpass_codec::cwt::HcertClaims;
-use healthpass_codec::{base45, hc1, zlib};
-use healthpass_trust::revocation::CertificateHashes;
-use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
-use std::sync::Arc;
+use healthpass_codec::zlib;
+use healthpass_trust::{SignerCertificate, TrustStore};
 
 use jiff::{SignedDuration, Timestamp};
 
 pub use policy::{AffectedField, Policy, PolicyReport, RuleReport};
 pub use report::{Checks, Format, Outcome, Reason, ReasonCode, Verdict, VerificationReport};
+pub use shc::split_credentials;
 
 /// Settings of the verifier. The defaults are what a border check should use.
 #[derive(Debug, Clone)]
@@ -76,37 +82,61 @@ impl Default for VerifyOptions {
 /// Most schema problems listed in one reason.
 const MAX_SCHEMA_PROBLEMS: usize = 5;
 
+/// Which format a text is in, from its first characters.
+pub fn detect_format(text: &str) -> Option<Format> {
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    // `HC2:` and later versions go down the HCERT path, which names the version it refuses.
+    if t.starts_with("HC") && t.as_bytes().get(2).is_some_and(u8::is_ascii_digit) {
+        Some(Format::Hc1)
+    } else if shc::looks_like_shc(t) {
+        Some(Format::Shc)
+    } else if healthpass_codec::vds::looks_like_seal(t) {
+        Some(Format::IcaoVdsNc)
+    } else if healthpass_codec::divoc::looks_like_divoc(t.as_bytes()) {
+        Some(Format::Divoc)
+    } else {
+        None
+    }
+}
+
 /// Verifies scanned text at `now` with the default options.
 pub fn verify(text: &str, now: Timestamp, trust: &TrustStore) -> VerificationReport {
     verify_with(text, now, trust, &VerifyOptions::default())
 }
 
-/// Verifies scanned text at `now`.
+/// Verifies scanned text at `now`: detects the format, runs its pipeline, then the checks
+/// every format shares (trust freshness, the arrival country's rules, the verdict).
 pub fn verify_with(
     text: &str,
     now: Timestamp,
     trust: &TrustStore,
     options: &VerifyOptions,
 ) -> VerificationReport {
-    let mut report = VerificationReport {
-        format: Format::Hc1,
-        verdict: Verdict::Red,
-        reasons: Vec::new(),
-        checks: Checks::default(),
-        checked_at: now,
-        kid: None,
-        issuer_country: None,
-        issued_at: None,
-        expires_at: None,
-        certificate_type: None,
-        signer: None,
-        schema_version: None,
-        certificate: None,
-        policy: None,
+    let format = match detect_format(text) {
+        Some(format) => format,
+        // A text with no marker is read as HC1 when the options allow a missing prefix.
+        None if options.accept_missing_prefix => Format::Hc1,
+        None => {
+            let mut report = VerificationReport::new(Format::Hc1, now);
+            report.checks.prefix = report.fail(
+                ReasonCode::FormatUnknown,
+                "the text is not a health certificate this verifier reads (HC1:, shc:/, an ICAO \
+                 VDS-NC seal, a SMART Health Card file or JWS, or DIVOC B64:)",
+            );
+            report.verdict = report.decide();
+            return report;
+        }
     };
-    let inflated = decode_transport(text, options, &mut report);
-    if let Some(cose_bytes) = inflated.as_deref() {
-        check_message(cose_bytes, now, trust, options, &mut report);
+    let mut report = VerificationReport::new(format, now);
+    match format {
+        Format::Hc1 | Format::Ddcc => {
+            if let Some(cose_bytes) = hc1::decode_transport(text, options, &mut report) {
+                hc1::check_message(&cose_bytes, now, trust, options, &mut report);
+            }
+        }
+        Format::Shc => shc::verify(text, now, trust, options, &mut report),
+        Format::IcaoVdsNc => vds::verify(text, now, trust, &mut report),
+        Format::Divoc => divoc::verify(text, options, &mut report),
     }
     if let Some(freshness) = &options.trust_freshness {
         let age = now.duration_since(freshness.fetched_at);
@@ -129,307 +159,29 @@ pub fn verify_with(
     report
 }
 
-/// prefix → Base45 → inflate; returns the COSE bytes.
-fn decode_transport(
-    text: &str,
-    options: &VerifyOptions,
+/// The signer certificate's own validity at `now`.
+pub(crate) fn check_signer_validity(
     report: &mut VerificationReport,
-) -> Option<Vec<u8>> {
-    let body = match hc1::strip_prefix(text) {
-        Ok(body) => {
-            report.checks.prefix = Outcome::Pass;
-            body
-        }
-        Err(hc1::PrefixError::Missing) if options.accept_missing_prefix => {
-            report.checks.prefix = Outcome::Pass;
-            text
-        }
-        Err(err) => {
-            let code = match err {
-                hc1::PrefixError::UnsupportedVersion { .. } => ReasonCode::PrefixUnsupportedVersion,
-                _ => ReasonCode::PrefixMissing,
-            };
-            report.checks.prefix = report.fail(code, err.to_string());
-            return None;
-        }
-    };
-    let mut compressed = Vec::new();
-    if let Err(err) = base45::decode_into(body.as_bytes(), &mut compressed) {
-        report.checks.base45 = report.fail(ReasonCode::Base45Invalid, err.to_string());
-        return None;
-    }
-    report.checks.base45 = Outcome::Pass;
-    match zlib::inflate(&compressed, options.inflate_limit) {
-        Ok(bytes) => {
-            report.checks.decompress = Outcome::Pass;
-            Some(bytes)
-        }
-        Err(zlib::InflateError::NotZlib { .. }) if options.accept_uncompressed => {
-            report.checks.decompress = Outcome::Pass;
-            Some(compressed)
-        }
-        Err(err) => {
-            report.checks.decompress = report.fail(ReasonCode::DecompressFailed, err.to_string());
-            None
-        }
-    }
-}
-
-/// COSE → signer → signature, and CWT → validity, key usage, schema.
-fn check_message(
-    cose_bytes: &[u8],
+    signer: &SignerCertificate,
     now: Timestamp,
-    trust: &TrustStore,
-    options: &VerifyOptions,
-    report: &mut VerificationReport,
 ) {
-    let message = match CoseSign1::decode(cose_bytes) {
-        Ok(message) => {
-            report.checks.cose = Outcome::Pass;
-            message
-        }
-        Err(err) => {
-            report.checks.cose = report.fail(ReasonCode::CoseInvalid, err.to_string());
-            return;
-        }
-    };
-    report.kid = message.kid().map(<[u8]>::to_vec);
-
-    // Signer and signature: independent of the payload's content.
-    let verified_by = check_signature(&message, trust, report);
-    report.signer = verified_by.cloned();
-
-    let claims = match HcertClaims::decode(message.payload) {
-        Ok(claims) => {
-            report.checks.cwt = Outcome::Pass;
-            claims
-        }
-        Err(err) => {
-            report.checks.cwt = report.fail(ReasonCode::CwtInvalid, err.to_string());
-            return;
-        }
-    };
-    report.issuer_country = claims
-        .issuer
-        .map(str::to_owned)
-        .or_else(|| verified_by.and_then(|s| s.country().map(str::to_owned)));
-    report.issued_at = claims
-        .issued_at
-        .and_then(|s| Timestamp::from_second(s).ok());
-    report.expires_at = claims
-        .expires_at
-        .and_then(|s| Timestamp::from_second(s).ok());
-
-    report.checks.validity_period = check_validity(report, verified_by.map(|s| &**s), now, options);
-
-    let types = healthpass_codec::dcc::entry_types(&claims.dcc);
-    report.certificate_type = match types.as_slice() {
-        [one] => Some(*one),
-        _ => None,
-    };
-    report.checks.key_usage = match verified_by {
-        Some(signer) if !types.is_empty() => {
-            let refused: Vec<&str> = types
-                .iter()
-                .filter(|ty| !signer.key_usage().permits(**ty))
-                .map(|ty| ty.key())
-                .collect();
-            if refused.is_empty() {
-                Outcome::Pass
-            } else {
-                report.fail(
-                    ReasonCode::KeyUsageMismatch,
-                    format!(
-                        "the signer's extended key usage does not allow certificates of type {}",
-                        refused.join(", ")
-                    ),
-                )
-            }
-        }
-        _ => Outcome::Skipped,
-    };
-
-    let (schema_version, problems) = schema::check_dcc(&claims.dcc, MAX_SCHEMA_PROBLEMS);
-    report.schema_version = Some(schema_version);
-    report.checks.schema = if problems.is_empty() {
-        Outcome::Pass
-    } else {
+    let validity = signer.validity();
+    if now < validity.not_before {
         report.fail(
-            ReasonCode::SchemaInvalid,
+            ReasonCode::SignerNotYetValid,
             format!(
-                "the payload does not conform to DCC schema {schema_version}: {}",
-                problems.join("; ")
+                "the signer certificate is valid from {} (checked at {now})",
+                validity.not_before
             ),
-        )
-    };
-    report.checks.revocation = if report.checks.signature == Outcome::Pass {
-        check_revocation(&message, &claims, trust, report)
-    } else {
-        // A revocation names a certificate its issuer signed; an unauthenticated message
-        // has none to match.
-        Outcome::Skipped
-    };
-    report.certificate = Some(claims.dcc);
-}
-
-/// Looks the certificate's three revocation hashes up in the trust store's revocations.
-fn check_revocation(
-    message: &CoseSign1<'_>,
-    claims: &HcertClaims<'_>,
-    trust: &TrustStore,
-    report: &mut VerificationReport,
-) -> Outcome {
-    let revocations = trust.revocations();
-    if revocations.is_empty() {
-        return Outcome::Pass;
-    }
-    let ci = healthpass_codec::dcc::DigitalCovidCertificate::from_json(&claims.dcc)
-        .ok()
-        .and_then(|dcc| {
-            dcc.single_entry()
-                .ok()
-                .map(|e| e.certificate_id().to_owned())
-        })
-        .unwrap_or_default();
-    let ecdsa = matches!(message.alg().and_then(Algorithm::id), Some(-7 | -35 | -36));
-    let hashes = CertificateHashes::compute(
-        message.signature,
-        ecdsa,
-        claims.issuer.unwrap_or_default(),
-        &ci,
-    );
-    match revocations.lookup(message.kid().unwrap_or_default(), &hashes) {
-        None => Outcome::Pass,
-        Some(revoked) => report.fail(
-            ReasonCode::CertificateRevoked,
-            format!(
-                "the certificate was revoked by {} (batch {}, matched by its {} hash)",
-                revoked.source.country, revoked.source.batch_id, revoked.hash_type
-            ),
-        ),
-    }
-}
-
-/// Finds the signers with the message's kid and tries each; returns the one that verified.
-fn check_signature<'t>(
-    message: &CoseSign1<'_>,
-    trust: &'t TrustStore,
-    report: &mut VerificationReport,
-) -> Option<&'t Arc<SignerCertificate>> {
-    let Some(kid) = message.kid() else {
-        report.checks.signer = report.fail(
-            ReasonCode::SignerUnknown,
-            "the message carries no key id (kid)",
         );
-        return None;
-    };
-    let candidates = trust.signers(kid);
-    if candidates.is_empty() {
-        report.checks.signer = match trust.withdrawn(kid) {
-            Some(withdrawn) => report.fail(
-                ReasonCode::SignerWithdrawn,
-                format!(
-                    "the signer with key id {} was withdrawn by {} at {}",
-                    b64(kid),
-                    withdrawn.country,
-                    withdrawn.withdrawn_at
-                ),
+    } else if now > validity.not_after {
+        report.fail(
+            ReasonCode::SignerExpired,
+            format!(
+                "the signer certificate expired at {} (checked at {now})",
+                validity.not_after
             ),
-            None => report.fail(
-                ReasonCode::SignerUnknown,
-                format!("no trusted signer has key id {}", b64(kid)),
-            ),
-        };
-        return None;
-    }
-    report.checks.signer = Outcome::Pass;
-    let to_be_signed = message.to_be_signed();
-    let mut first_error = None;
-    for candidate in candidates {
-        match candidate.verify(message.alg(), &to_be_signed, message.signature) {
-            Ok(()) => {
-                report.checks.signature = Outcome::Pass;
-                return Some(candidate);
-            }
-            Err(err) => {
-                first_error.get_or_insert(err);
-            }
-        }
-    }
-    let err = first_error.unwrap_or(SignatureError::Invalid);
-    let code = match err {
-        SignatureError::Invalid | SignatureError::BadLength { .. } => ReasonCode::SignatureInvalid,
-        _ => ReasonCode::AlgorithmNotAllowed,
-    };
-    report.checks.signature = report.fail(code, err.to_string());
-    None
-}
-
-fn check_validity(
-    report: &mut VerificationReport,
-    signer: Option<&SignerCertificate>,
-    now: Timestamp,
-    options: &VerifyOptions,
-) -> Outcome {
-    let before = report.reasons.len();
-    match report.expires_at {
-        None => {
-            report.fail(
-                ReasonCode::ValidityMissing,
-                "the certificate has no expiry time (exp)",
-            );
-        }
-        Some(exp) if now > exp => {
-            report.fail(
-                ReasonCode::Expired,
-                format!("the certificate expired at {exp} (checked at {now})"),
-            );
-        }
-        Some(_) => {}
-    }
-    match report.issued_at {
-        None => {
-            report.fail(
-                ReasonCode::ValidityMissing,
-                "the certificate has no issue time (iat)",
-            );
-        }
-        Some(iat)
-            if now
-                .saturating_add(options.clock_skew)
-                .is_ok_and(|t| t < iat) =>
-        {
-            report.fail(
-                ReasonCode::NotYetValid,
-                format!("the certificate was issued at {iat}, after the time checked ({now})"),
-            );
-        }
-        Some(_) => {}
-    }
-    if let Some(signer) = signer {
-        let validity = signer.validity();
-        if now < validity.not_before {
-            report.fail(
-                ReasonCode::SignerNotYetValid,
-                format!(
-                    "the signer certificate is valid from {} (checked at {now})",
-                    validity.not_before
-                ),
-            );
-        } else if now > validity.not_after {
-            report.fail(
-                ReasonCode::SignerExpired,
-                format!(
-                    "the signer certificate expired at {} (checked at {now})",
-                    validity.not_after
-                ),
-            );
-        }
-    }
-    if report.reasons.len() == before {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
+        );
     }
 }
 

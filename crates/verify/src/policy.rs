@@ -116,17 +116,34 @@ pub struct AffectedField {
 /// Evaluates the policy on a report whose technical checks all passed, adding the policy
 /// report and its reasons.
 pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Timestamp) {
-    let (Some(payload), Some(entry_type)) = (report.certificate.take(), report.certificate_type)
-    else {
-        return;
-    };
-    let certificate_type = match entry_type {
-        EntryType::Vaccination => CertificateType::Vaccination,
-        EntryType::Test => CertificateType::Test,
-        EntryType::Recovery => CertificateType::Recovery,
+    // An EU DCC is decided on as it is; every other format on its common model seen as a
+    // DCC, so a country's rules apply to a SMART Health Card or an ICAO seal too.
+    let native = report.format == crate::Format::Hc1;
+    let (payload, certificate_type) = if native {
+        let (Some(payload), Some(entry_type)) =
+            (report.certificate.take(), report.certificate_type)
+        else {
+            return;
+        };
+        let certificate_type = match entry_type {
+            EntryType::Vaccination => CertificateType::Vaccination,
+            EntryType::Test => CertificateType::Test,
+            EntryType::Recovery => CertificateType::Recovery,
+        };
+        (payload, certificate_type)
+    } else {
+        let Some((view, event_type)) = report.credential.as_ref().and_then(|c| c.dcc_view()) else {
+            return;
+        };
+        let certificate_type = match event_type {
+            healthpass_model::EventType::Vaccination => CertificateType::Vaccination,
+            healthpass_model::EventType::Test => CertificateType::Test,
+            healthpass_model::EventType::Recovery => CertificateType::Recovery,
+        };
+        (view, certificate_type)
     };
     let issuer = report.issuer_country.clone().unwrap_or_default();
-    let kid = report.kid.as_deref().map(crate::b64);
+    let kid = report.kid.clone();
     let context = CertificateContext {
         payload: &payload,
         certificate_type,
@@ -231,7 +248,9 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
         }
     }
     report.policy = Some(policy_report);
-    report.certificate = Some(payload);
+    if native {
+        report.certificate = Some(payload);
+    }
 }
 
 /// The first time, to the second, within the look-ahead and before `exp`, at which every

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
 use healthpass_codec::dcc::{CertificateType, DigitalCovidCertificate};
 use healthpass_trust::SignerCertificate;
 use jiff::Timestamp;
@@ -13,16 +12,41 @@ use serde_json::Value;
 
 /// The wire format a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Format {
     /// EU Digital COVID Certificate (`HC1:`).
+    #[serde(rename = "hc1")]
     Hc1,
+    /// SMART Health Card (`shc:/`, a `.smart-health-card` file, or its JWS).
+    #[serde(rename = "shc")]
+    Shc,
+    /// ICAO Visible Digital Seal for non-constrained environments (JSON).
+    #[serde(rename = "icao-vds-nc")]
+    IcaoVdsNc,
+    /// WHO DDCC core data set in an HCERT container (`HC1:`).
+    #[serde(rename = "ddcc")]
+    Ddcc,
+    /// DIVOC verifiable credential (`B64:` or ZIP).
+    #[serde(rename = "divoc")]
+    Divoc,
+}
+
+impl Format {
+    /// The name used in JSON (`hc1`, `shc`, `icao-vds-nc`, `ddcc`, `divoc`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hc1 => "hc1",
+            Self::Shc => "shc",
+            Self::IcaoVdsNc => "icao-vds-nc",
+            Self::Ddcc => "ddcc",
+            Self::Divoc => "divoc",
+        }
+    }
 }
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The check ran and passed.
     Pass,
@@ -31,21 +55,26 @@ pub enum Outcome {
     /// The check could not run because a check it depends on failed.
     #[default]
     Skipped,
+    /// The format has no such step (a SMART Health Card file has no numeric encoding, an ICAO
+    /// seal no compression). Counts as passed.
+    NotApplicable,
 }
 
-/// Every check of the HC1 pipeline, in pipeline order.
+/// Every check of the pipeline, in pipeline order. Each format fills the ones it has; the
+/// others are `not_applicable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub struct Checks {
-    /// The text starts with `HC1:`.
+    /// The text has the format's marker (`HC1:`, `shc:/`, a seal's JSON, `B64:`).
     pub prefix: Outcome,
-    /// The rest is valid Base45.
-    pub base45: Outcome,
-    /// The bytes inflate as zlib within the size cap.
+    /// The text decodes (Base45, SMART numeric digits, Base64).
+    pub encoding: Outcome,
+    /// The bytes inflate within the size cap (zlib, raw DEFLATE, ZIP).
     pub decompress: Outcome,
-    /// The bytes are a COSE_Sign1 message.
-    pub cose: Outcome,
-    /// The COSE payload is a CWT with an EU DCC.
-    pub cwt: Outcome,
+    /// The signed container parses (COSE_Sign1, compact JWS with its header, the seal).
+    pub container: Outcome,
+    /// The signed payload parses (CWT claims, JWT claims, the seal's data).
+    pub payload: Outcome,
     /// A trusted signer with the message's key id exists.
     pub signer: Outcome,
     /// The signature verifies with one of those signers.
@@ -65,10 +94,10 @@ impl Checks {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, Outcome)> {
         [
             ("prefix", self.prefix),
-            ("base45", self.base45),
+            ("encoding", self.encoding),
             ("decompress", self.decompress),
-            ("cose", self.cose),
-            ("cwt", self.cwt),
+            ("container", self.container),
+            ("payload", self.payload),
             ("signer", self.signer),
             ("signature", self.signature),
             ("validity_period", self.validity_period),
@@ -79,9 +108,10 @@ impl Checks {
         .into_iter()
     }
 
-    /// Whether every check passed.
+    /// Whether every check passed (or does not apply to the format).
     pub fn all_pass(&self) -> bool {
-        self.iter().all(|(_, o)| o == Outcome::Pass)
+        self.iter()
+            .all(|(_, o)| matches!(o, Outcome::Pass | Outcome::NotApplicable))
     }
 }
 
@@ -148,6 +178,43 @@ pub enum ReasonCode {
     NotYetAccepted,
     /// The trust data is older than its allowed age.
     TrustDataStale,
+    /// The text is none of the formats this verifier reads.
+    FormatUnknown,
+    /// A SMART Health Card QR text is not valid numeric data.
+    NumericInvalid,
+    /// SMART Health Card QR chunks do not make up one card.
+    ChunksInvalid,
+    /// Not a valid `.smart-health-card` file.
+    FileInvalid,
+    /// Not a valid compact JWS.
+    JwsInvalid,
+    /// The JWS header breaks the SMART Health Card rules (`alg` ES256, `zip` DEF, `kid`).
+    JwsHeaderInvalid,
+    /// The signed claims are missing or malformed.
+    PayloadInvalid,
+    /// Not a valid ICAO VDS-NC seal.
+    SealInvalid,
+    /// Not a valid DIVOC archive or credential.
+    ArchiveInvalid,
+    /// The issuer URL breaks the SMART Health Card rules (https, no trailing slash).
+    IssuerInvalid,
+    /// An ECDSA signature in ASN.1 DER form where the format requires raw `r‖s`.
+    SignatureNotRaw,
+    /// A time (`nbf`, `exp`) in milliseconds where seconds are required.
+    TimeInMilliseconds,
+    /// The signer certificate carried in the message is not a valid certificate.
+    SignerCertificateInvalid,
+    /// The signature cannot be checked by this verifier: a person has to decide.
+    SignatureNotChecked,
+    /// Characters around the data (whitespace, a byte-order mark). Warning only.
+    TrailingCharacters,
+    /// A SMART Health Card JWS longer than one QR code holds (1195 characters). Warning only.
+    JwsTooLong,
+    /// A card split over several QR codes, or a chunk header on a single one (deprecated since
+    /// SMART Health Cards 1.3.0). Warning only.
+    QrChunked,
+    /// The issuer publishes revocations for this key and none were loaded. Warning only.
+    RevocationListMissing,
 }
 
 impl ReasonCode {
@@ -177,6 +244,24 @@ impl ReasonCode {
             Self::NoRules => "no_rules",
             Self::NotYetAccepted => "not_yet_accepted",
             Self::TrustDataStale => "trust_data_stale",
+            Self::FormatUnknown => "format_unknown",
+            Self::NumericInvalid => "numeric_invalid",
+            Self::ChunksInvalid => "chunks_invalid",
+            Self::FileInvalid => "file_invalid",
+            Self::JwsInvalid => "jws_invalid",
+            Self::JwsHeaderInvalid => "jws_header_invalid",
+            Self::PayloadInvalid => "payload_invalid",
+            Self::SealInvalid => "seal_invalid",
+            Self::ArchiveInvalid => "archive_invalid",
+            Self::IssuerInvalid => "issuer_invalid",
+            Self::SignatureNotRaw => "signature_not_raw",
+            Self::TimeInMilliseconds => "time_in_milliseconds",
+            Self::SignerCertificateInvalid => "signer_certificate_invalid",
+            Self::SignatureNotChecked => "signature_not_checked",
+            Self::TrailingCharacters => "trailing_characters",
+            Self::JwsTooLong => "jws_too_long",
+            Self::QrChunked => "qr_chunked",
+            Self::RevocationListMissing => "revocation_list_missing",
         }
     }
 
@@ -184,9 +269,13 @@ impl ReasonCode {
     /// yellow when the system cannot decide alone.
     pub fn severity(self) -> Verdict {
         match self {
-            Self::RuleOpen | Self::NoRules | Self::NotYetAccepted | Self::TrustDataStale => {
-                Verdict::Yellow
-            }
+            Self::RuleOpen
+            | Self::NoRules
+            | Self::NotYetAccepted
+            | Self::TrustDataStale
+            | Self::SignatureNotChecked => Verdict::Yellow,
+            // Warnings are listed apart and never colour a report; as reasons they would be
+            // red (`report.warn` keeps them out of `reasons`).
             _ => Verdict::Red,
         }
     }
@@ -234,21 +323,29 @@ fn signer_summary<S: Serializer>(
 /// Everything the verifier found out about one scanned text.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerificationReport {
-    /// The format (always `hc1` for now).
+    /// The format, as detected from the text.
     pub format: Format,
     /// The verdict.
     pub verdict: Verdict,
     /// Why the verdict is not green (empty when green).
     pub reasons: Vec<Reason>,
+    /// Deviations from the format's specification that do not make the certificate invalid
+    /// (trailing characters, a deprecated chunked QR, …). They never change the verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Reason>,
     /// Each check's outcome.
     pub checks: Checks,
     /// The time the checks were made against.
     pub checked_at: Timestamp,
-    /// Key id from the COSE header.
-    #[serde(serialize_with = "base64_opt")]
-    pub kid: Option<Vec<u8>>,
-    /// Issuing country: the CWT `iss`, else the signer's country.
+    /// The signer's key id as text: Base64 of the COSE `kid` (HC1, DDCC), the JWK thumbprint
+    /// (SMART Health Cards), the barcode signer certificate's SHA-256 prefix in Base64 (ICAO).
+    pub kid: Option<String>,
+    /// Issuing country: the CWT `iss`, else the signer's country (HC1); the seal's issuing
+    /// state (ICAO, alpha-3).
     pub issuer_country: Option<String>,
+    /// The issuer's URL (SMART Health Cards' `iss`, DIVOC's `issuer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// CWT `iat`.
     pub issued_at: Option<Timestamp>,
     /// CWT `exp`.
@@ -260,19 +357,15 @@ pub struct VerificationReport {
     pub signer: Option<Arc<SignerCertificate>>,
     /// The DCC schema version the payload was checked against.
     pub schema_version: Option<&'static str>,
-    /// The payload as JSON (present once the CWT decodes, whatever the verdict).
+    /// The payload as JSON (present once it decodes, whatever the verdict): the DCC, the DDCC
+    /// data set, the SMART card's JWT claims, the seal's `data`, the DIVOC credential.
     pub certificate: Option<Value>,
+    /// The payload in the common model (holder and events), the same for every format.
+    pub credential: Option<healthpass_model::Credential>,
     /// The arrival country's rules and what they decided (when a policy was given and the
     /// technical checks passed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyReport>,
-}
-
-fn base64_opt<S: Serializer>(kid: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match kid {
-        Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
-        None => s.serialize_none(),
-    }
 }
 
 impl Serialize for ReasonCode {
@@ -286,6 +379,37 @@ impl VerificationReport {
     pub(crate) fn fail(&mut self, code: ReasonCode, message: impl Into<String>) -> Outcome {
         self.add_reason(code, message);
         Outcome::Fail
+    }
+
+    /// Records a deviation that does not change the verdict.
+    pub(crate) fn warn(&mut self, code: ReasonCode, message: impl Into<String>) {
+        self.warnings.push(Reason {
+            code,
+            message: message.into(),
+        });
+    }
+
+    /// An empty report of `format` at `now`: red, every check skipped.
+    pub(crate) fn new(format: Format, now: Timestamp) -> Self {
+        Self {
+            format,
+            verdict: Verdict::Red,
+            reasons: Vec::new(),
+            warnings: Vec::new(),
+            checks: Checks::default(),
+            checked_at: now,
+            kid: None,
+            issuer_country: None,
+            issuer: None,
+            issued_at: None,
+            expires_at: None,
+            certificate_type: None,
+            signer: None,
+            schema_version: None,
+            certificate: None,
+            credential: None,
+            policy: None,
+        }
     }
 
     pub(crate) fn add_reason(&mut self, code: ReasonCode, message: impl Into<String>) {
@@ -306,8 +430,12 @@ impl VerificationReport {
         }
     }
 
-    /// The payload, typed; `None` when there is none or it does not fit the DCC structure.
+    /// The EU DCC payload, typed; `None` for other formats, when there is none, or when it
+    /// does not fit the DCC structure.
     pub fn dcc(&self) -> Option<DigitalCovidCertificate<'_>> {
+        if self.format != Format::Hc1 {
+            return None;
+        }
         self.certificate
             .as_ref()
             .and_then(|c| DigitalCovidCertificate::from_json(c).ok())

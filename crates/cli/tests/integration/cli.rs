@@ -63,10 +63,10 @@ fn verify_json_has_the_contract_shape() {
         .collect();
     let mut expected = vec![
         "prefix",
-        "base45",
+        "encoding",
         "decompress",
-        "cose",
-        "cwt",
+        "container",
+        "payload",
         "signer",
         "signature",
         "validity_period",
@@ -194,7 +194,7 @@ fn batch_verify_keeps_input_order() {
         "prefix_unsupported_version"
     );
     assert_eq!(reports[2]["certificate_type"], "test");
-    assert_eq!(reports[3]["reasons"][0]["code"], "prefix_missing");
+    assert_eq!(reports[3]["reasons"][0]["code"], "format_unknown");
 }
 
 #[test]
@@ -1103,4 +1103,123 @@ impl Drop for GatewayProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `decode` reads every format without trust; `verify --shc-issuer` takes an issuer's site
+/// folder (keys and revocation list) and prints one report per card of a file.
+#[test]
+fn decode_and_verify_other_formats() {
+    let (Some(spec), Some(who)) = (
+        crate::common::corpus_dir("shc-spec-examples"),
+        crate::common::corpus_dir("who-ddcc-validator"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let card = spec.join("example-00-e-file.smart-health-card");
+    let out = healthpass(
+        dir.path(),
+        &["decode", "--json", &format!("@{}", card.display())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let decoded: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(decoded["format"], "shc");
+    assert_eq!(
+        decoded["payload"]["iss"],
+        "https://spec.smarthealth.cards/examples/issuer"
+    );
+    assert_eq!(decoded["credential"]["holder"]["name"], "John B. Anyperson");
+    assert_eq!(decoded["credential"]["holder"]["birth_date"], "1951-01-20");
+    assert_eq!(decoded["credential"]["events"][0]["type"], "vaccination");
+    assert_eq!(decoded["credential"]["events"][0]["date"], "2021-01-01");
+    assert_eq!(decoded["credential"]["events"][0]["dose"], 1);
+
+    let seal = who.join("ICAOAUQR1Contents.txt");
+    let out = healthpass(
+        dir.path(),
+        &["decode", "--fhir", &format!("@{}", seal.display())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bundle: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["entry"][0]["resource"]["birthDate"], "1961-05-15");
+    assert_eq!(
+        bundle["entry"][1]["resource"]["resourceType"],
+        "Immunization"
+    );
+    assert_eq!(
+        bundle["entry"][1]["resource"]["occurrenceDateTime"],
+        "2021-09-15"
+    );
+
+    let garbage = healthpass(dir.path(), &["decode", "shc:/5678"]);
+    assert_eq!(garbage.status.code(), Some(2), "{}", stderr(&garbage));
+    assert!(
+        stderr(&garbage).contains("numeric_invalid"),
+        "{}",
+        stderr(&garbage)
+    );
+
+    // The issuer's site, as a folder.
+    let site = dir.path().join("issuer");
+    std::fs::create_dir_all(site.join(".well-known/crl")).unwrap();
+    std::fs::copy(
+        spec.join("issuer_.well-known_jwks.json"),
+        site.join(".well-known/jwks.json"),
+    )
+    .unwrap();
+    let kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+    std::fs::copy(
+        spec.join(format!("crl_{kid}.json")),
+        site.join(format!(".well-known/crl/{kid}.json")),
+    )
+    .unwrap();
+    let issuer = format!(
+        "https://spec.smarthealth.cards/examples/issuer={}",
+        site.display()
+    );
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--shc-issuer",
+            &issuer,
+            "--at",
+            "2024-06-01T00:00:00Z",
+            &format!("@{}", card.display()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).starts_with("GREEN  valid SMART Health Card (vaccination)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("John B. Anyperson"),
+        "{}",
+        stdout(&out)
+    );
+    // Example 03 is expired today.
+    let expired = spec.join("example-03-d-jws.txt");
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--json",
+            "--shc-issuer",
+            &issuer,
+            &format!("@{}", expired.display()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["verdict"], "red");
+    assert_eq!(report["reasons"][0]["code"], "expired");
 }

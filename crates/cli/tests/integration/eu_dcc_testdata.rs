@@ -24,9 +24,9 @@ fn check_of(report: &VerificationReport, flag: &str) -> Option<Outcome> {
     let c = &report.checks;
     Some(match flag {
         "EXPECTEDUNPREFIX" => c.prefix,
-        "EXPECTEDB45DECODE" => c.base45,
+        "EXPECTEDB45DECODE" => c.encoding,
         "EXPECTEDCOMPRESSION" => c.decompress,
-        "EXPECTEDDECODE" => c.cwt,
+        "EXPECTEDDECODE" => c.payload,
         "EXPECTEDVERIFY" => c.signature,
         "EXPECTEDEXPIRATIONCHECK" => c.validity_period,
         "EXPECTEDKEYUSAGE" => c.key_usage,

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod eu_dcc_testdata;
 mod fixtures;
+mod formats;
 mod gateway_crash;
 mod roundtrip;
 mod rules_verify;

@@ -1,0 +1,540 @@
+//! Every format beside HC1: SMART Health Cards (spec examples, the official validator's
+//! negative fixtures), ICAO VDS-NC seals, WHO DDCC, DIVOC; their common model against WHO's
+//! FHIR mappings; and the same business rules deciding on each.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use healthpass_rules::{RuleSet, ValueSets};
+use healthpass_trust::jwk::Jwks;
+use healthpass_trust::shc_crl::ShcCrl;
+use healthpass_trust::{SignerCertificate, TrustStore};
+use healthpass_verify::{
+    Format, Outcome, Policy, ReasonCode, Verdict, VerificationReport, VerifyOptions,
+};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::common::corpus_dir;
+
+const SPEC_ISSUER: &str = "https://spec.smarthealth.cards/examples/issuer";
+const SPEC_KEY: &str = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The spec's example issuer: its published keys and revocation list.
+fn spec_trust(dir: &Path) -> TrustStore {
+    let jwks = Jwks::parse(read(dir, "issuer_.well-known_jwks.json").as_bytes()).unwrap();
+    assert!(jwks.refused.is_empty(), "{:?}", jwks.refused);
+    let version = jwks.get(SPEC_KEY).unwrap().crl_version();
+    let mut trust = TrustStore::new();
+    assert_eq!(trust.add_shc_issuer(SPEC_ISSUER, None, jwks.keys), 2);
+    let crl = ShcCrl::parse(
+        read(dir, &format!("crl_{SPEC_KEY}.json")).as_bytes(),
+        SPEC_KEY,
+        version,
+    )
+    .unwrap();
+    assert!(trust.add_shc_crl(SPEC_ISSUER, crl));
+    trust
+}
+
+fn verify(text: &str, now: Timestamp, trust: &TrustStore) -> VerificationReport {
+    healthpass_verify::verify(text, now, trust)
+}
+
+fn codes(reasons: &[healthpass_verify::Reason]) -> Vec<ReasonCode> {
+    reasons.iter().map(|r| r.code).collect()
+}
+
+/// Example 0X in each carrier the spec publishes: the JWS, the file, the numeric QR text(s).
+fn carriers(dir: &Path, example: &str) -> Vec<(String, String)> {
+    let mut qr: Vec<String> = (0..3)
+        .filter_map(|i| {
+            std::fs::read_to_string(
+                dir.join(format!("example-{example}-f-qr-code-numeric-value-{i}.txt")),
+            )
+            .ok()
+        })
+        .collect();
+    // Chunks are accepted in any order.
+    qr.reverse();
+    vec![
+        (
+            "jws".into(),
+            read(dir, &format!("example-{example}-d-jws.txt")),
+        ),
+        (
+            "file".into(),
+            read(dir, &format!("example-{example}-e-file.smart-health-card")),
+        ),
+        ("qr".into(), qr.join("\n")),
+    ]
+}
+
+#[test]
+fn shc_spec_examples_verify_with_the_published_keys() {
+    let Some(dir) = corpus_dir("shc-spec-examples") else {
+        return;
+    };
+    let trust = spec_trust(&dir);
+    // All four were signed 2024-05-07 (nbf); example 03 expires 2025-05-07.
+    let clock = at("2024-06-01T00:00:00Z");
+    for example in ["00", "01", "02", "03"] {
+        for (carrier, text) in carriers(&dir, example) {
+            let report = verify(text.trim(), clock, &trust);
+            let case = format!("example {example} as {carrier}");
+            assert_eq!(report.format, Format::Shc, "{case}");
+            assert_eq!(
+                report.verdict,
+                Verdict::Green,
+                "{case}: {:?}",
+                report.reasons
+            );
+            assert_eq!(report.issuer.as_deref(), Some(SPEC_ISSUER), "{case}");
+            let warnings = codes(&report.warnings);
+            match example {
+                // Example 01's key carries an x5c chain valid only 2021-06-01..2022-06-01: the
+                // key is trusted through the key set, the stale chain is a warning.
+                "01" => assert_eq!(warnings, [ReasonCode::SignerExpired], "{case}"),
+                // Example 02 is 3173 characters: too long for one QR code, chunked in three.
+                "02" if carrier == "qr" => {
+                    assert_eq!(
+                        warnings,
+                        [ReasonCode::QrChunked, ReasonCode::JwsTooLong],
+                        "{case}"
+                    )
+                }
+                "02" => assert_eq!(warnings, [ReasonCode::JwsTooLong], "{case}"),
+                _ => assert_eq!(warnings, [], "{case}"),
+            }
+            let credential = report.credential.as_ref().unwrap();
+            assert!(credential.holder.name.is_some(), "{case}");
+            // Example 02 is a patient summary (conditions, medications): no vaccination or test.
+            assert_eq!(credential.events.is_empty(), example == "02", "{case}");
+        }
+    }
+    // Example 03's rid is on the list as `vwAjHdarZuc.1664492124`: only cards issued before
+    // that instant are revoked, and this one was issued in 2024. It has expired since.
+    let ex03 = read(&dir, "example-03-d-jws.txt");
+    let late = verify(ex03.trim(), at("2026-11-27T00:00:00Z"), &trust);
+    assert_eq!(late.verdict, Verdict::Red);
+    assert_eq!(codes(&late.reasons), [ReasonCode::Expired]);
+    assert_eq!(late.checks.revocation, Outcome::Pass);
+    // Example 01 before its card was issued: not yet valid. Its chain is in its validity
+    // then, but ends in a P-521 root, which ring cannot check: a warning, not a failure.
+    let ex01 = read(&dir, "example-01-d-jws.txt");
+    let early = verify(ex01.trim(), at("2021-12-01T00:00:00Z"), &trust);
+    assert_eq!(codes(&early.reasons), [ReasonCode::NotYetValid]);
+    assert_eq!(
+        codes(&early.warnings),
+        [ReasonCode::SignerCertificateInvalid]
+    );
+    assert!(
+        early.warnings[0].message.contains("P-521"),
+        "{}",
+        early.warnings[0].message
+    );
+    // Without the issuer's keys: unknown signer, and the content still decodes.
+    let untrusted = verify(ex03.trim(), clock, &TrustStore::new());
+    assert_eq!(codes(&untrusted.reasons), [ReasonCode::SignerUnknown]);
+    assert!(untrusted.credential.is_some());
+}
+
+/// Each negative fixture of the official validator gives its reason (or warning).
+#[test]
+fn shc_dev_tools_fixtures_give_their_reasons() {
+    let (Some(dir), Some(spec)) = (corpus_dir("shc-dev-tools"), corpus_dir("shc-spec-examples"))
+    else {
+        return;
+    };
+    let trust = spec_trust(&spec);
+    let clock = at("2024-06-01T00:00:00Z");
+    use ReasonCode::*;
+    // (file, reasons, warnings): upstream's expectation in tests/card.test.ts in brackets.
+    let cases: &[(&str, &[ReasonCode], &[ReasonCode])] = &[
+        // [SIGNATURE_FORMAT_ERROR]
+        (
+            "test-example-00-d-jws-der-signature.txt",
+            &[SignatureNotRaw],
+            &[],
+        ),
+        (
+            "test-example-00-d-jws-der-signature-r-neg.txt",
+            &[SignatureNotRaw],
+            &[],
+        ),
+        (
+            "test-example-00-d-jws-der-signature-s-neg.txt",
+            &[SignatureNotRaw],
+            &[],
+        ),
+        (
+            "test-example-00-d-jws-der-signature-rs-neg.txt",
+            &[SignatureNotRaw],
+            &[],
+        ),
+        // [JWS_VERIFICATION_ERROR]
+        (
+            "test-example-00-d-jws-invalid-signature.txt",
+            &[SignatureInvalid],
+            &[],
+        ),
+        // [JWS_HEADER_ERROR, JWS_VERIFICATION_ERROR]
+        (
+            "test-example-00-d-jws-no_jws_header_alg.txt",
+            &[JwsHeaderInvalid, AlgorithmNotAllowed],
+            &[],
+        ),
+        (
+            "test-example-00-d-jws-no_jws_header_kid.txt",
+            &[JwsHeaderInvalid, SignerUnknown],
+            &[],
+        ),
+        (
+            "test-example-00-d-jws-no_jws_header_zip.txt",
+            &[JwsHeaderInvalid, DecompressFailed],
+            &[],
+        ),
+        // [JWS_VERIFICATION_ERROR]: no key of the issuer has this kid.
+        (
+            "test-example-00-d-jws-wrong_jws_header_kid.txt",
+            &[SignerUnknown],
+            &[],
+        ),
+        // [INFLATION_ERROR]
+        // [INFLATION_ERROR, JWS_HEADER_ERROR], warning [JWS_TOO_LONG]
+        (
+            "test-example-00-d-jws-no_deflate.txt",
+            &[JwsHeaderInvalid, DecompressFailed],
+            &[JwsTooLong],
+        ),
+        (
+            "test-example-00-e-file-invalid_deflate.smart-health-card",
+            &[DecompressFailed],
+            &[],
+        ),
+        (
+            "test-example-00-e-file-no_deflate.smart-health-card",
+            &[JwsHeaderInvalid, DecompressFailed],
+            &[JwsTooLong],
+        ),
+        // [INVALID_ISSUER_URL]
+        (
+            "test-example-00-e-file-invalid_issuer_url_http.smart-health-card",
+            &[IssuerInvalid],
+            &[],
+        ),
+        (
+            "test-example-00-e-file-issuer_url_with_trailing_slash.smart-health-card",
+            &[IssuerInvalid],
+            &[],
+        ),
+        // [ISSUER_KEY_DOWNLOAD_ERROR]: an issuer nobody trusts here.
+        (
+            "test-example-00-e-file-invalid_issuer_url.smart-health-card",
+            &[SignerUnknown],
+            &[],
+        ),
+        // Warnings only: [TRAILING_CHARACTERS]
+        (
+            "test-example-00-d-jws-trailing_chars.txt",
+            &[],
+            &[TrailingCharacters],
+        ),
+        (
+            "test-example-00-e-file-trailing_chars.smart-health-card",
+            &[],
+            &[TrailingCharacters],
+        ),
+        (
+            "test-example-00-f-qr-code-numeric-value-0-trailing_chars.txt",
+            &[],
+            &[TrailingCharacters],
+        ),
+        // [INVALID_NUMERIC_QR]
+        (
+            "test-example-00-f-qr-code-numeric-value-0-odd-count.txt",
+            &[NumericInvalid],
+            &[],
+        ),
+        (
+            "test-example-00-f-qr-code-numeric-value-0-number-too-big.txt",
+            &[NumericInvalid],
+            &[],
+        ),
+        // [INVALID_NUMERIC_QR_HEADER]
+        (
+            "test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt",
+            &[PrefixMissing],
+            &[],
+        ),
+        // warning [INVALID_NUMERIC_QR_HEADER]: shc:/1/1/ on a single QR code.
+        (
+            "test-example-00-f-qr-code-numeric-value-0-wrong-multi-chunk.txt",
+            &[],
+            &[QrChunked],
+        ),
+        // The single-QR boundary: exactly 1195 characters is allowed.
+        ("test-example-1195-byte-qrnumeric.txt", &[], &[]),
+    ];
+    let mut failures = Vec::new();
+    for (file, reasons, warnings) in cases {
+        let report = verify(&read(&dir, file), clock, &trust);
+        let (got_reasons, got_warnings) = (codes(&report.reasons), codes(&report.warnings));
+        if got_reasons != *reasons || got_warnings != *warnings {
+            failures.push(format!(
+                "{file}: reasons {got_reasons:?} warnings {got_warnings:?}: {:?}",
+                report.reasons
+            ));
+        }
+        if reasons.is_empty() && report.verdict != Verdict::Green {
+            failures.push(format!("{file}: not green"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The seal's own barcode signer certificate, trusted as it is.
+fn pinned_signer(seal_text: &str) -> TrustStore {
+    let seal = healthpass_codec::vds::Seal::parse(seal_text).unwrap();
+    let mut trust = TrustStore::new();
+    trust.insert(SignerCertificate::from_der(&seal.certificate).unwrap());
+    trust
+}
+
+#[test]
+fn icao_seals_verify_against_their_signer_and_a_changed_field_turns_red() {
+    let (Some(icao), Some(who)) = (corpus_dir("icao-vds-nc"), corpus_dir("who-ddcc-validator"))
+    else {
+        return;
+    };
+    // The ICAO worked examples' signer (issuer UTO) is valid 2021-04-27..2026-03-12; the
+    // Australian one until 2031.
+    for (text, clock, name) in [
+        (
+            read(&icao, "single-vaccine.txt"),
+            "2021-06-01T00:00:00Z",
+            "Smith Bill",
+        ),
+        (
+            read(&icao, "test.txt"),
+            "2021-06-01T00:00:00Z",
+            "Cook Gerald",
+        ),
+        (
+            read(&who, "ICAOAUQR1Contents.txt"),
+            "2026-11-27T00:00:00Z",
+            "CITIZEN JANE SUE",
+        ),
+    ] {
+        let trust = pinned_signer(&text);
+        let report = verify(&text, at(clock), &trust);
+        assert_eq!(report.format, Format::IcaoVdsNc);
+        assert_eq!(
+            report.verdict,
+            Verdict::Green,
+            "{name}: {:?}",
+            report.reasons
+        );
+        assert!(report.checks.all_pass());
+        assert_eq!(
+            report.credential.as_ref().unwrap().holder.name.as_deref(),
+            Some(name)
+        );
+        // Any change to the signed data: red, bad signature.
+        let changed = text.replacen(name.split(' ').next().unwrap(), "Mallory", 1);
+        assert_ne!(changed, text);
+        let forged = verify(&changed, at(clock), &trust);
+        assert_eq!(
+            codes(&forged.reasons),
+            [ReasonCode::SignatureInvalid],
+            "{name}"
+        );
+        // Whitespace and key order are not signed (JCS): the same seal reformatted verifies.
+        let reformatted =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&text).unwrap()).unwrap();
+        assert_eq!(
+            verify(&reformatted, at(clock), &trust).verdict,
+            Verdict::Green,
+            "{name}"
+        );
+        // Without trusting the signer: unknown signer.
+        let untrusted = verify(&text, at(clock), &TrustStore::new());
+        assert_eq!(
+            codes(&untrusted.reasons),
+            [ReasonCode::SignerUnknown],
+            "{name}"
+        );
+    }
+    // The UTO signer has expired by now.
+    let text = read(&icao, "single-vaccine.txt");
+    let late = verify(&text, at("2026-11-27T00:00:00Z"), &pinned_signer(&text));
+    assert_eq!(codes(&late.reasons), [ReasonCode::SignerExpired]);
+}
+
+/// Every QR content WHO's validator collected decodes, and the holder's birth date and the
+/// event dates equal those of WHO's own FHIR mapping of the same case.
+#[test]
+fn who_ddcc_validator_contents_decode_with_whos_dates() {
+    let Some(dir) = corpus_dir("who-ddcc-validator") else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let Some(case) = name.strip_suffix("Contents.txt") else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let report = verify(text.trim(), at("2026-11-27T00:00:00Z"), &TrustStore::new());
+        let expected_format = match case {
+            "EUQR1" => Format::Hc1,
+            "SHCQR1" => Format::Shc,
+            "ICAOAUQR1" => Format::IcaoVdsNc,
+            "WHOQR1" => Format::Ddcc,
+            "DIVOCQR1" => Format::Divoc,
+            other => panic!("a case this test does not know: {other}"),
+        };
+        assert_eq!(report.format, expected_format, "{case}");
+        let credential = report
+            .credential
+            .as_ref()
+            .unwrap_or_else(|| panic!("{case}: {:?}", report.reasons));
+        let bundle: Value =
+            serde_json::from_str(&read(&dir, &format!("{case}FHIRBundle.json"))).unwrap();
+        let resources: Vec<&Value> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .collect();
+        let patient = resources
+            .iter()
+            .find(|r| r["resourceType"] == "Patient")
+            .unwrap();
+        assert_eq!(
+            credential.holder.birth_date.as_deref(),
+            patient["birthDate"].as_str(),
+            "{case}: birth date"
+        );
+        let who_dates: Vec<String> = resources
+            .iter()
+            .filter(|r| r["resourceType"] == "Immunization")
+            .map(|r| r["occurrenceDateTime"].as_str().unwrap()[..10].to_owned())
+            .collect();
+        let our_dates: Vec<String> = credential
+            .events
+            .iter()
+            .map(|e| e.date.clone().unwrap())
+            .collect();
+        assert_eq!(our_dates, who_dates, "{case}: event dates");
+        seen.push(case.to_owned());
+    }
+    seen.sort();
+    assert_eq!(seen, ["DIVOCQR1", "EUQR1", "ICAOAUQR1", "SHCQR1", "WHOQR1"]);
+}
+
+#[test]
+fn divoc_decodes_but_is_never_green_unchecked() {
+    let Some(dir) = corpus_dir("who-ddcc-validator") else {
+        return;
+    };
+    let report = verify(
+        read(&dir, "DIVOCQR1Contents.txt").trim(),
+        at("2021-04-01T00:00:00Z"),
+        &TrustStore::new(),
+    );
+    assert_eq!(report.format, Format::Divoc);
+    assert_eq!(report.verdict, Verdict::Yellow);
+    assert_eq!(codes(&report.reasons), [ReasonCode::SignatureNotChecked]);
+    let event = &report.credential.as_ref().unwrap().events[0];
+    assert_eq!((event.dose, event.doses_total), (Some(1), Some(2)));
+    assert_eq!(event.product_name.as_deref(), Some("COVISHIELD"));
+}
+
+/// The German rules of the EU corpus decide on a SMART Health Card and an ICAO seal as on
+/// an EU certificate: same verdicts, same reasons.
+#[test]
+fn business_rules_apply_to_smart_cards_and_icao_seals() {
+    let (Some(who), Some(spec), Some(rules_dir)) = (
+        corpus_dir("who-ddcc-validator"),
+        corpus_dir("shc-spec-examples"),
+        corpus_dir("eu-dcc-business-rules"),
+    ) else {
+        return;
+    };
+    let (rules, refused) = RuleSet::load_dir(&rules_dir).unwrap();
+    assert!(refused.is_empty());
+    let value_sets = corpus_dir("eu-dcc-valuesets")
+        .map_or_else(ValueSets::new, |d| ValueSets::load(&d).unwrap());
+    let options = VerifyOptions {
+        policy: Some(Policy {
+            rules: Arc::new(rules),
+            value_sets: Arc::new(value_sets),
+            country: "DE".into(),
+            region: None,
+            language: None,
+        }),
+        ..VerifyOptions::default()
+    };
+    // Two Moderna doses (CVX 207) in January 2021, issued 2021-06-01 by the spec's issuer:
+    // a complete course of an accepted vaccine, within the year.
+    let shc = read(&who, "SHCQR1Contents.txt");
+    let report = healthpass_verify::verify_with(
+        shc.trim(),
+        at("2021-07-10T18:00:00Z"),
+        &spec_trust(&spec),
+        &options,
+    );
+    assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+    let results: Vec<(&str, &str)> = report
+        .policy
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| (r.rule.identifier.as_str(), r.result))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("VR-DE-0001", "passed"),
+            ("VR-DE-0002", "passed"),
+            ("VR-DE-0004", "passed")
+        ]
+    );
+    // One AstraZeneca dose of two (Australia, 2021-09-15): the schedule is not complete.
+    let seal = read(&who, "ICAOAUQR1Contents.txt");
+    let report = healthpass_verify::verify_with(
+        &seal,
+        at("2021-10-01T12:00:00Z"),
+        &pinned_signer(&seal),
+        &options,
+    );
+    assert_eq!(report.verdict, Verdict::Red);
+    assert!(
+        report.checks.all_pass(),
+        "authentic and valid: only the rules say no"
+    );
+    let failed: Vec<&str> = report
+        .reasons
+        .iter()
+        .filter(|r| r.code == ReasonCode::RuleFailed)
+        .map(|r| r.message.as_str())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].starts_with("VR-DE-0001"), "{}", failed[0]);
+    assert!(
+        failed[0].contains("v.0.dn = 1") && failed[0].contains("v.0.sd = 2"),
+        "{}",
+        failed[0]
+    );
+}

@@ -1,0 +1,217 @@
+//! The ICAO VDS-NC pipeline: the seal's JSON → its barcode signer certificate, trusted either
+//! as such (pinned) or through a country signing CA → ES256 over JCS(`data`) → the
+//! certificate's validity and barcode-signer profile → the message → the common model.
+
+use std::sync::Arc;
+
+use healthpass_codec::cose::Algorithm;
+use healthpass_codec::dcc::CertificateType;
+use healthpass_codec::vds::{Seal, SealType};
+use healthpass_trust::icao::BarcodeSignerProfile;
+use healthpass_trust::{SignatureError, SignerCertificate, TrustStore, kid_of, verify_issued_by};
+use jiff::Timestamp;
+
+use crate::{Outcome, ReasonCode, VerificationReport};
+
+/// How the seal's signer came to be trusted.
+enum Anchor {
+    /// The certificate itself is in the trust store.
+    Pinned,
+    /// Issued by a trusted country signing CA.
+    Csca,
+}
+
+pub(crate) fn verify(
+    text: &str,
+    now: Timestamp,
+    trust: &TrustStore,
+    report: &mut VerificationReport,
+) {
+    report.checks.prefix = Outcome::Pass;
+    report.checks.encoding = Outcome::NotApplicable;
+    report.checks.decompress = Outcome::NotApplicable;
+    let seal = match Seal::parse(text) {
+        Ok(seal) => {
+            report.checks.container = Outcome::Pass;
+            report.checks.payload = Outcome::Pass;
+            seal
+        }
+        Err(err) => {
+            report.checks.container = report.fail(ReasonCode::SealInvalid, err.to_string());
+            return;
+        }
+    };
+    // Rules select by alpha-2 country, as for every other format.
+    report.issuer_country = Some(
+        healthpass_model::country_alpha2(&seal.issuing_state)
+            .unwrap_or_else(|| seal.issuing_state.clone()),
+    );
+    report.kid = Some(crate::b64(&kid_of(&seal.certificate)));
+    let signer = match SignerCertificate::from_der(&seal.certificate) {
+        Ok(signer) => Some(Arc::new(signer)),
+        Err(err) => {
+            report.checks.signer = report.fail(
+                ReasonCode::SignerCertificateInvalid,
+                format!("the seal's signer certificate (sig.cer) is not valid: {err}"),
+            );
+            None
+        }
+    };
+    let anchor = signer.as_ref().and_then(|s| find_anchor(s, trust, report));
+    if let (Some(signer), Some(anchor)) = (&signer, &anchor) {
+        report.checks.signer = Outcome::Pass;
+        report.checks.signature = check_signature(&seal, signer, report);
+        if report.checks.signature == Outcome::Pass {
+            report.signer = Some(signer.clone());
+        }
+        let before = report.reasons.len();
+        crate::check_signer_validity(report, signer, now);
+        report.checks.validity_period = if report.reasons.len() == before {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        report.checks.key_usage = check_profile(signer, anchor, seal.seal_type, report);
+    }
+    let credential = healthpass_model::from_vds(seal.seal_type, seal.message());
+    let mut missing = Vec::new();
+    if credential.holder.name.is_none() {
+        missing.push("pid.n (name)");
+    }
+    if credential.events.is_empty() {
+        missing.push(match seal.seal_type {
+            SealType::Vaccination => "ve[].vd[] (a vaccination)",
+            SealType::Test => "tr (a test result)",
+        });
+    }
+    if credential.events.iter().any(|e| e.date.is_none()) {
+        missing.push("a date");
+    }
+    report.checks.schema = if missing.is_empty() {
+        Outcome::Pass
+    } else {
+        report.fail(
+            ReasonCode::SchemaInvalid,
+            format!("the seal's message lacks {}", missing.join(", ")),
+        )
+    };
+    // CSCA revocation lists are not distributed to this verifier yet.
+    report.checks.revocation = Outcome::NotApplicable;
+    report.certificate_type = Some(match seal.seal_type {
+        SealType::Vaccination => CertificateType::Vaccination,
+        SealType::Test => CertificateType::Test,
+    });
+    report.credential = Some(credential);
+    report.certificate = Some(seal.data);
+}
+
+fn find_anchor(
+    signer: &SignerCertificate,
+    trust: &TrustStore,
+    report: &mut VerificationReport,
+) -> Option<Anchor> {
+    if trust
+        .signers(&signer.kid())
+        .iter()
+        .any(|s| s.der() == signer.der())
+    {
+        return Some(Anchor::Pinned);
+    }
+    if trust
+        .cscas()
+        .iter()
+        .any(|csca| verify_issued_by(signer, csca).is_ok())
+    {
+        return Some(Anchor::Csca);
+    }
+    report.checks.signer = report.fail(
+        ReasonCode::SignerUnknown,
+        format!(
+            "the seal's signer certificate ({}) is neither trusted itself nor issued by a trusted CSCA",
+            signer.subject()
+        ),
+    );
+    None
+}
+
+fn check_signature(
+    seal: &Seal,
+    signer: &SignerCertificate,
+    report: &mut VerificationReport,
+) -> Outcome {
+    let alg = match seal.alg.as_str() {
+        "ES256" => Algorithm::from_id(-7),
+        "ES384" => Algorithm::from_id(-35),
+        "ES512" => Algorithm::from_id(-36),
+        other => {
+            return report.fail(
+                ReasonCode::AlgorithmNotAllowed,
+                format!("the seal's algorithm {other} is not ES256, ES384 or ES512"),
+            );
+        }
+    };
+    match signer.verify(Some(&alg), &seal.signed_bytes(), &seal.signature) {
+        Ok(()) => Outcome::Pass,
+        Err(err @ (SignatureError::Invalid | SignatureError::BadLength { .. })) => report.fail(
+            ReasonCode::SignatureInvalid,
+            format!("the seal's signature over its canonical data does not verify: {err}"),
+        ),
+        Err(err) => report.fail(ReasonCode::AlgorithmNotAllowed, err.to_string()),
+    }
+}
+
+/// The barcode-signer profile: a signer anchored in a CSCA must have the health barcode
+/// signer purpose and list the seal's document type. A pinned signer was trusted as it is;
+/// what it does list must still fit.
+fn check_profile(
+    signer: &SignerCertificate,
+    anchor: &Anchor,
+    seal_type: SealType,
+    report: &mut VerificationReport,
+) -> Outcome {
+    let profile = BarcodeSignerProfile::of(signer);
+    let doc_type = seal_type.document_type();
+    let mut problems = Vec::new();
+    if profile.has_eku && !profile.barcode_signer_eku {
+        problems.push(
+            "its extended key usage does not include barcode signing (2.23.136.1.1.14.2)"
+                .to_owned(),
+        );
+    }
+    if matches!(anchor, Anchor::Csca) && !profile.has_eku {
+        problems.push(
+            "it has no extended key usage; a barcode signer needs 2.23.136.1.1.14.2".to_owned(),
+        );
+    }
+    match profile.allows(doc_type) {
+        Some(false) => problems.push(format!(
+            "its document types ({}) do not include {doc_type}",
+            profile
+                .document_types
+                .as_deref()
+                .unwrap_or_default()
+                .join(", ")
+        )),
+        None if profile.document_types_unreadable => {
+            problems.push("its document type list cannot be read".to_owned());
+        }
+        None if matches!(anchor, Anchor::Csca) => {
+            problems.push(format!(
+                "it lists no document types; a {} seal needs {doc_type}",
+                seal_type.as_str()
+            ));
+        }
+        _ => {}
+    }
+    if problems.is_empty() {
+        Outcome::Pass
+    } else {
+        report.fail(
+            ReasonCode::KeyUsageMismatch,
+            format!(
+                "the barcode signer may not sign this seal: {}",
+                problems.join("; ")
+            ),
+        )
+    }
+}
