@@ -6,7 +6,7 @@
 set -u
 SECONDS_PER_TARGET=${1:-600}
 LOG_DIR=${2:-/tmp/fuzz-logs}
-TARGETS=${TARGETS:-"base45 inflate cose_cwt verify signer_certificate scan_image certlogic rule cms network_json gateway_prepare"}
+TARGETS=${TARGETS:-"base45 inflate cose_cwt verify signer_certificate scan_image certlogic rule cms network_json gateway_prepare divoc"}
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$LOG_DIR"
 export RUSTC_BOOTSTRAP=1

@@ -135,6 +135,63 @@ fn fixture(algorithm: SignerAlgorithm, now: Timestamp) -> anyhow::Result<Fixture
 }
 
 /// Runs `op` repeatedly for about `budget` and returns nanoseconds per call.
+/// A SMART Health Card of two vaccinations, and a store trusting its issuer.
+fn shc_fixture(now: Timestamp) -> anyhow::Result<(String, healthpass_trust::TrustStore)> {
+    let (key, _) = healthpass_issue::SigningKey::generate_es256()?;
+    let jwk = anyhow::Context::context(key.public_jwk(), "an ES256 key has a JWK")?;
+    let iss = "https://bench.example/issuer";
+    let issuer = healthpass_issue::ShcIssuer::new(key, iss)?;
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "resource:0", "resource": {"resourceType": "Patient", "name": [{"family": "Anyperson", "given": ["John", "B."]}], "birthDate": "1951-01-20"}},
+        {"fullUrl": "resource:1", "resource": {"resourceType": "Immunization", "status": "completed", "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "207"}]}, "patient": {"reference": "resource:0"}, "occurrenceDateTime": "2021-01-01", "performer": [{"actor": {"display": "ABC General Hospital"}}], "lotNumber": "0000001"}},
+        {"fullUrl": "resource:2", "resource": {"resourceType": "Immunization", "status": "completed", "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "207"}]}, "patient": {"reference": "resource:0"}, "occurrenceDateTime": "2021-01-29", "performer": [{"actor": {"display": "ABC General Hospital"}}], "lotNumber": "0000007"}}
+    ]});
+    let jws = issuer.issue(
+        &bundle,
+        now - SignedDuration::from_hours(1),
+        None,
+        Some("MKyCxh7p6uQ"),
+    )?;
+    let mut trust = healthpass_trust::TrustStore::new();
+    trust.add_shc_issuer(
+        iss,
+        None,
+        [healthpass_trust::jwk::IssuerKey::from_jwk(&jwk)?],
+    );
+    Ok((healthpass_issue::shc::qr_text(&jws), trust))
+}
+
+/// An ICAO vaccination seal, a store pinning its signer and one trusting its CSCA.
+fn seal_fixture(
+    now: Timestamp,
+) -> anyhow::Result<(
+    String,
+    healthpass_trust::TrustStore,
+    healthpass_trust::TrustStore,
+)> {
+    use healthpass_trust::{SignerCertificate, TrustStore};
+    let pki = healthpass_issue::pki::generate_icao_test_pki(
+        "AU",
+        now - SignedDuration::from_hours(1),
+        30,
+        &["NV"],
+    )?;
+    let bsc = SignerCertificate::from_der(&pki.bsc_cert_der)?;
+    let sealer = healthpass_issue::SealIssuer::new(
+        healthpass_issue::SigningKey::from_pkcs8_pem(&pki.bsc_key_pem)?,
+        bsc.clone(),
+    )?;
+    let data = serde_json::json!({"hdr": {"t": "icao.vacc", "v": 1, "is": "AUS"}, "msg": {"uvci": "VB0009990012", "pid": {"n": "CITIZEN  JANE SUE", "dob": "1961-05-15", "sex": "F", "i": "PA0941262"}, "ve": [{"des": "XM68M6", "nam": "AstraZeneca Vaxzevria", "dis": "RA01.0", "vd": [{"dvc": "2021-09-15", "seq": 1, "ctr": "AUS", "adm": "General Practitioner", "lot": "300157P"}]}]}});
+    let seal = sealer.issue(&data)?;
+    let mut pinned = TrustStore::new();
+    pinned.insert(bsc);
+    let mut csca = TrustStore::new();
+    for der in TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes()) {
+        csca.add_csca(SignerCertificate::from_der(&der)?);
+    }
+    Ok((seal, pinned, csca))
+}
+
 fn time_per_op(budget: Duration, mut op: impl FnMut()) -> f64 {
     // Calibrate: double the batch until it takes a measurable time.
     let mut batch = 1u64;
@@ -223,6 +280,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    let (shc_text, shc_trust) = shc_fixture(now)?;
+    let (seal_text, seal_pinned, seal_csca) = seal_fixture(now)?;
+    for (text, trust) in [
+        (&shc_text, &shc_trust),
+        (&seal_text, &seal_pinned),
+        (&seal_text, &seal_csca),
+    ] {
+        let report = healthpass_verify::verify(text, now, trust);
+        anyhow::ensure!(
+            report.verdict == healthpass_verify::Verdict::Green,
+            "{:?} fixture is not green: {:?}",
+            report.format,
+            report.reasons
+        );
+    }
+
     let mut names = vec![
         "raw ES256 verify (ring)",
         "full verify, HC1 ES256",
@@ -232,6 +305,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "issue HC1 ES256",
         "batch verify, 1 thread (per cert)",
         "batch verify, all cores (per cert)",
+        "full verify, SMART Health Card",
+        "full verify, VDS-NC, signer pinned",
+        "full verify, VDS-NC, via its CSCA",
     ];
     if let Some(r) = &rules {
         names.push("rules: whole rule set of one country");
@@ -281,6 +357,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             });
             samples[slot].push(per_batch / batch_texts.len() as f64);
         }
+        for (slot, text, trust) in [
+            (8, &shc_text, &shc_trust),
+            (9, &seal_text, &seal_pinned),
+            (10, &seal_text, &seal_csca),
+        ] {
+            samples[slot].push(time_per_op(budget, || {
+                black_box(healthpass_verify::verify(black_box(text), now, trust));
+            }));
+        }
         if let Some(r) = &rules {
             let selection = healthpass_rules::Selection {
                 country: &r.country,
@@ -288,7 +373,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 clock: now,
             };
             let value_sets = &r.options.policy.as_ref().expect("policy").value_sets;
-            samples[8].push(time_per_op(budget, || {
+            samples[11].push(time_per_op(budget, || {
                 black_box(healthpass_rules::evaluate_rules(
                     black_box(&r.all),
                     &rules_context,
@@ -296,7 +381,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     value_sets,
                 ));
             }));
-            samples[9].push(time_per_op(budget, || {
+            samples[12].push(time_per_op(budget, || {
                 black_box(healthpass_verify::verify_with(
                     black_box(&r.text),
                     now,
@@ -304,7 +389,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                     &r.options,
                 ));
             }));
-            samples[10].push(time_per_op(budget, || {
+            samples[13].push(time_per_op(budget, || {
                 black_box(healthpass_verify::verify(
                     black_box(&r.text),
                     now,
@@ -342,17 +427,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "batch verify speed-up, all cores / 1 thread (target >= 1.8 on 2)",
             ratio(7, 6),
         ),
+        (
+            "full SHC verify / raw ES256 verify, ops/s (target >= 0.9)",
+            ratio(8, 0),
+        ),
+        (
+            "full VDS-NC verify, signer pinned / raw ES256 verify, ops/s (target >= 0.9)",
+            ratio(9, 0),
+        ),
+        (
+            "full VDS-NC verify, via CSCA / raw ES256 verify, ops/s (two signatures)",
+            ratio(10, 0),
+        ),
     ];
     if rules.is_some() {
         // Time ratios (smaller is better): the rules' cost as a share of a signature check.
         // `ratio(a, b)` is time(b) / time(a).
         lines.push((
             "whole rule set / raw ES256 verify, time (target < 0.10)",
-            ratio(0, 8),
+            ratio(0, 11),
         ));
         lines.push((
             "full verify + rules / full verify, time (target < 1.10)",
-            ratio(10, 9),
+            ratio(13, 12),
         ));
     }
     for (label, (p25, median, p75)) in lines {

@@ -18,6 +18,56 @@ use crate::input;
 pub enum IssueCommand {
     /// Sign an EU DCC payload (JSON) and print the HC1: text.
     Hc1(Hc1Args),
+    /// Sign a FHIR Bundle as a SMART Health Card and print the shc:/ text.
+    Shc(ShcArgs),
+    /// Seal an ICAO VDS-NC `data` object (header and message) and print the seal's JSON.
+    Icao(IcaoArgs),
+}
+
+#[derive(Args)]
+pub struct ShcArgs {
+    /// The issuer's private key: PKCS#8 PEM, or a JWK with `d` (EC P-256).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The issuer URL (`iss`): https, no trailing slash; its keys are published at
+    /// ISS/.well-known/jwks.json.
+    #[arg(long, value_name = "URL")]
+    iss: String,
+    /// Days until the card expires (default: no expiry, as most immunization cards).
+    #[arg(long, value_name = "N")]
+    valid_days: Option<u32>,
+    /// Revocation id (`rid`, base64url, at most 24 characters).
+    #[arg(long, value_name = "RID")]
+    rid: Option<String>,
+    /// Also write the card as a .smart-health-card file.
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Also write the QR code as a PNG image.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
+    /// Also write the QR code as an SVG image.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// The FHIR Bundle (JSON file, `-` for stdin).
+    bundle: String,
+}
+
+#[derive(Args)]
+pub struct IcaoArgs {
+    /// The barcode signer's private key (PKCS#8 PEM, EC P-256).
+    #[arg(long, value_name = "KEY.pem")]
+    key: PathBuf,
+    /// The barcode signer certificate (PEM or DER); it travels in the seal.
+    #[arg(long, value_name = "CERT.pem")]
+    cert: PathBuf,
+    /// Also write the QR code as a PNG image.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
+    /// Also write the QR code as an SVG image.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// The seal's `data` as JSON (`{"hdr": {"t": "icao.vacc", "v": 1, "is": "UTO"}, "msg": {…}}`), `-` for stdin.
+    data: String,
 }
 
 #[derive(Args)]
@@ -59,6 +109,8 @@ pub struct Hc1Args {
 pub fn run(cmd: IssueCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         IssueCommand::Hc1(args) => hc1(args),
+        IssueCommand::Shc(args) => shc(args),
+        IssueCommand::Icao(args) => icao(args),
     }
 }
 
@@ -154,5 +206,82 @@ fn issue_batch(
     output.commit()?;
     progress.finish_and_clear();
     eprintln!("issued {count} certificates to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON document named on the command line (`-` for stdin).
+fn json_input(source: &str) -> anyhow::Result<Value> {
+    let text = if source == "-" {
+        input::qr_text("-")?
+    } else {
+        input::read_text(Path::new(source))?
+    };
+    serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))
+}
+
+fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+    let text = input::read_text(path)?;
+    let key = if text.trim_start().starts_with('{') {
+        let jwk: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a JWK", path.display()))?;
+        SigningKey::from_jwk(&jwk)
+    } else {
+        SigningKey::from_pkcs8_pem(&text)
+    };
+    key.with_context(|| path.display().to_string())
+}
+
+fn shc(args: ShcArgs) -> anyhow::Result<ExitCode> {
+    let issuer = healthpass_issue::ShcIssuer::new(signing_key(&args.key)?, &args.iss)?;
+    let bundle = json_input(&args.bundle)?;
+    let nbf = Timestamp::now();
+    let exp = args
+        .valid_days
+        .map(|days| nbf.checked_add(SignedDuration::from_hours(24 * i64::from(days))))
+        .transpose()
+        .context("--valid-days is too large")?;
+    let jws = issuer.issue(&bundle, nbf, exp, args.rid.as_deref())?;
+    if let Some(path) = &args.file {
+        input::write_atomic(path, healthpass_codec::shc::encode_file(&[&jws]).as_bytes())?;
+    }
+    let digits = healthpass_codec::shc::encode_numeric(&jws);
+    if args.png.is_some() || args.svg.is_some() {
+        let (size, modules) = healthpass_issue::qr::shc_modules(&digits)?;
+        if let Some(path) = &args.png {
+            input::write_atomic(
+                path,
+                &healthpass_issue::qr::png_of_modules(size, &modules, 4)?,
+            )?;
+        }
+        if let Some(path) = &args.svg {
+            input::write_atomic(
+                path,
+                healthpass_issue::qr::svg_of_modules(size, &modules).as_bytes(),
+            )?;
+        }
+    }
+    outln!("{}", healthpass_issue::shc::qr_text(&jws));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn icao(args: IcaoArgs) -> anyhow::Result<ExitCode> {
+    let key = SigningKey::from_pkcs8_pem(&input::read_text(&args.key)?)
+        .with_context(|| args.key.display().to_string())?;
+    let ders = TrustStore::parse_certificates(&input::read_file(&args.cert)?);
+    let der = ders
+        .first()
+        .with_context(|| format!("{}: no certificate found", args.cert.display()))?;
+    let certificate =
+        SignerCertificate::from_der(der).with_context(|| args.cert.display().to_string())?;
+    let sealer = healthpass_issue::SealIssuer::new(key, certificate)?;
+    let seal = sealer.issue(&json_input(&args.data)?)?;
+    // A seal is JSON: byte mode (fast_qr picks it for text outside the alphanumeric set).
+    if let Some(path) = &args.png {
+        input::write_atomic(path, &healthpass_issue::qr::png_bytes(&seal, 4)?)?;
+    }
+    if let Some(path) = &args.svg {
+        input::write_atomic(path, healthpass_issue::qr::svg_bytes(&seal)?.as_bytes())?;
+    }
+    outln!("{seal}");
     Ok(ExitCode::SUCCESS)
 }

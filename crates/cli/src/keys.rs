@@ -4,7 +4,7 @@ use crate::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use healthpass_issue::pki::{self, SignerAlgorithm, TestPkiOptions};
 
@@ -17,6 +17,31 @@ pub enum KeysCommand {
     /// Make TEST TLS credentials for a gateway: a CA (give ca.crt.pem to clients) and a server
     /// certificate for the given names.
     GatewayTls(GatewayTlsArgs),
+    /// Make a SMART Health Card issuer key: key.pem, and the folder to publish at the issuer
+    /// URL (`.well-known/jwks.json`).
+    ShcIssuer(ShcIssuerArgs),
+    /// Make a TEST ICAO health PKI: a CSCA and a barcode signer (NV and NT).
+    IcaoTestPki(IcaoTestPkiArgs),
+}
+
+#[derive(Args)]
+pub struct ShcIssuerArgs {
+    /// Folder to write key.pem and site/.well-known/jwks.json into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct IcaoTestPkiArgs {
+    /// The country, ISO 3166-1 alpha-2.
+    #[arg(long, value_name = "CC")]
+    country: String,
+    /// Folder to write csca.crt.pem, bsc.crt.pem and bsc.key.pem into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Days the certificates are valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    days: i64,
 }
 
 #[derive(Args)]
@@ -74,7 +99,52 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KeysCommand::TestPki(args) => test_pki(args),
         KeysCommand::GatewayTls(args) => gateway_tls(args),
+        KeysCommand::ShcIssuer(args) => shc_issuer(args),
+        KeysCommand::IcaoTestPki(args) => icao_test_pki(args),
     }
+}
+
+fn shc_issuer(args: ShcIssuerArgs) -> anyhow::Result<ExitCode> {
+    use base64::Engine;
+    let (key, pkcs8) = healthpass_issue::SigningKey::generate_es256()?;
+    let jwk = key.public_jwk().context("an ES256 key has a JWK")?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&pkcs8);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let well_known = args.out.join("site").join(".well-known");
+    std::fs::create_dir_all(&well_known)
+        .with_context(|| format!("cannot create {}", well_known.display()))?;
+    crate::input::write_atomic(&args.out.join("key.pem"), pem.as_bytes())?;
+    let jwks = serde_json::json!({"keys": [jwk]});
+    crate::input::write_atomic(
+        &well_known.join("jwks.json"),
+        serde_json::to_string_pretty(&jwks)?.as_bytes(),
+    )?;
+    crate::outln!("kid {}", jwk["kid"].as_str().unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn icao_test_pki(args: IcaoTestPkiArgs) -> anyhow::Result<ExitCode> {
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let pki = healthpass_issue::pki::generate_icao_test_pki(
+        &args.country,
+        start,
+        args.days,
+        &["NV", "NT"],
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    crate::input::write_atomic(&args.out.join("csca.crt.pem"), pki.csca_cert_pem.as_bytes())?;
+    crate::input::write_atomic(&args.out.join("bsc.crt.pem"), pki.bsc_cert_pem.as_bytes())?;
+    crate::input::write_atomic(&args.out.join("bsc.key.pem"), pki.bsc_key_pem.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn gateway_tls(args: GatewayTlsArgs) -> anyhow::Result<ExitCode> {

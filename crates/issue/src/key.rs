@@ -98,6 +98,72 @@ impl SigningKey {
         }
     }
 
+    /// A new EC P-256 key; returns it and its PKCS#8 DER (to keep).
+    pub fn generate_es256() -> Result<(Self, Vec<u8>), KeyError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| KeyError::Signing)?;
+        let der = pkcs8.as_ref().to_vec();
+        Ok((Self::from_pkcs8_der(&der)?, der))
+    }
+
+    /// Reads an EC P-256 private key from a JWK (`kty` EC, `crv` P-256, `x`, `y`, `d`), as
+    /// SMART Health Card issuers keep them.
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, KeyError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+                .filter(|v| v.len() == 32)
+        };
+        if jwk.get("kty").and_then(serde_json::Value::as_str) != Some("EC")
+            || jwk.get("crv").and_then(serde_json::Value::as_str) != Some("P-256")
+        {
+            return Err(KeyError::Unsupported {
+                detail: "a JWK signing key must be EC P-256".to_owned(),
+            });
+        }
+        let (Some(x), Some(y), Some(d)) = (field("x"), field("y"), field("d")) else {
+            return Err(KeyError::Unsupported {
+                detail: "the JWK needs x, y and the private d, 32 bytes each".to_owned(),
+            });
+        };
+        let point = [&[4u8][..], &x, &y].concat();
+        let rng = SystemRandom::new();
+        let key = EcdsaKeyPair::from_private_key_and_public_key(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &d,
+            &point,
+            &rng,
+        )
+        .map_err(|e| KeyError::Unsupported {
+            detail: format!("the JWK is not a valid P-256 key pair: {e}"),
+        })?;
+        Ok(Self {
+            inner: Inner::Es256(key),
+            rng,
+        })
+    }
+
+    /// The public key as a SMART Health Card JWK (`kid` = its RFC 7638 thumbprint, `use`
+    /// sig, `alg` ES256), for EC P-256 keys.
+    pub fn public_jwk(&self) -> Option<serde_json::Value> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let Inner::Es256(key) = &self.inner else {
+            return None;
+        };
+        let point = key.public_key().as_ref();
+        let (x, y) = (
+            URL_SAFE_NO_PAD.encode(&point[1..33]),
+            URL_SAFE_NO_PAD.encode(&point[33..65]),
+        );
+        let kid = healthpass_trust::jwk::ec_thumbprint("P-256", &x, &y);
+        Some(serde_json::json!({
+            "kty": "EC", "kid": kid, "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y,
+        }))
+    }
+
     /// Signs `message`: ES256 gives 64 bytes of `r‖s`, PS256 a modulus-sized PSS signature.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         match &self.inner {

@@ -1,4 +1,5 @@
-//! Issuing health certificates: signing keys, HC1 issuance, QR images and test PKIs.
+//! Issuing health certificates: signing keys, HC1, SMART Health Card and ICAO VDS-NC
+//! issuance, QR images and test PKIs.
 //!
 //! An [`Hc1Issuer`] pairs a signing key with its document signer certificate and turns a DCC
 //! payload into the `HC1:` text; [`qr`] draws that text as a QR code (PNG or SVG, alphanumeric
@@ -13,6 +14,10 @@ mod hc1;
 mod key;
 pub mod pki;
 pub mod qr;
+pub mod shc;
+pub mod vds;
 
 pub use hc1::{Hc1Issuer, IssueError};
 pub use key::{KeyError, SigningKey};
+pub use shc::{ShcIssueError, ShcIssuer};
+pub use vds::{SealIssueError, SealIssuer};

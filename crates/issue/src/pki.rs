@@ -365,3 +365,75 @@ mod tests {
         );
     }
 }
+
+/// A test ICAO health PKI: a CSCA and a barcode signer (BSC) issued by it with the health
+/// barcode-signer purpose (`2.23.136.1.1.14.2`) and the document types `NV` and `NT`.
+#[derive(Debug, Clone)]
+pub struct IcaoTestPki {
+    /// CSCA certificate.
+    pub csca_cert_pem: String,
+    /// Barcode signer certificate.
+    pub bsc_cert_pem: String,
+    /// Barcode signer certificate, DER.
+    pub bsc_cert_der: Vec<u8>,
+    /// Barcode signer private key (PKCS#8).
+    pub bsc_key_pem: String,
+}
+
+/// Makes a CSCA of `country` (alpha-2, as in certificate names) and a barcode signer valid
+/// `days` from `not_before`, listing `document_types` (`NV`, `NT`).
+pub fn generate_icao_test_pki(
+    country: &str,
+    not_before: jiff::Timestamp,
+    days: i64,
+    document_types: &[&str],
+) -> Result<IcaoTestPki, PkiError> {
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(PkiError::BadCountry(country.to_owned()));
+    }
+    let until = not_before
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .map_err(generate)?;
+    let csca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+    let mut csca = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    csca.distinguished_name = name(country, "Health CSCA");
+    csca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    csca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    csca.not_before = to_offset(not_before)?;
+    csca.not_after = to_offset(until)?;
+    let csca_cert = csca.self_signed(&csca_key).map_err(generate)?;
+    let issuer = Issuer::new(csca, csca_key);
+
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
+    let mut bsc = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    bsc.distinguished_name = name(country, "Barcode Signer");
+    bsc.is_ca = IsCa::ExplicitNoCa;
+    bsc.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    bsc.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![
+        2, 23, 136, 1, 1, 14, 2,
+    ])];
+    // DocumentTypeListSyntax ::= SEQUENCE { version INTEGER (0), SET OF PrintableString }
+    let mut set = Vec::new();
+    for doc_type in document_types {
+        set.extend([0x13, doc_type.len() as u8]);
+        set.extend(doc_type.as_bytes());
+    }
+    let mut body = vec![0x02, 0x01, 0x00, 0x31, set.len() as u8];
+    body.extend(set);
+    let mut list = vec![0x30, body.len() as u8];
+    list.extend(body);
+    bsc.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+        &[2, 23, 136, 1, 1, 6, 2],
+        list,
+    )];
+    bsc.not_before = to_offset(not_before)?;
+    bsc.not_after = to_offset(until)?;
+    bsc.use_authority_key_identifier_extension = true;
+    let bsc_cert = bsc.signed_by(&key, &issuer).map_err(generate)?;
+    Ok(IcaoTestPki {
+        csca_cert_pem: csca_cert.pem(),
+        bsc_cert_pem: bsc_cert.pem(),
+        bsc_cert_der: bsc_cert.der().to_vec(),
+        bsc_key_pem: key.serialize_pem(),
+    })
+}

@@ -43,13 +43,23 @@ pub fn encode(text: &str) -> Result<QRCode, QrError> {
 /// A PNG image of `text` with `scale` pixels per module and a 4-module quiet zone.
 pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
     let qr = encode(text)?;
+    let dark: Vec<bool> = qr.data[..qr.size * qr.size]
+        .iter()
+        .map(|m| m.value())
+        .collect();
+    png_of_modules(qr.size, &dark, scale)
+}
+
+/// A PNG image of a square of `size`×`size` modules (`dark`, row by row) with `scale` pixels
+/// per module and a 4-module quiet zone.
+pub fn png_of_modules(size: usize, dark: &[bool], scale: u32) -> Result<Vec<u8>, QrError> {
     let scale = scale.max(1);
-    let side = (qr.size + 2 * QUIET_ZONE) as u32 * scale;
+    let side = (size + 2 * QUIET_ZONE) as u32 * scale;
     let image = image::GrayImage::from_fn(side, side, |x, y| {
         let (mx, my) = ((x / scale) as usize, (y / scale) as usize);
-        let dark = (QUIET_ZONE..QUIET_ZONE + qr.size).contains(&mx)
-            && (QUIET_ZONE..QUIET_ZONE + qr.size).contains(&my)
-            && qr.data[(my - QUIET_ZONE) * qr.size + (mx - QUIET_ZONE)].value();
+        let dark = (QUIET_ZONE..QUIET_ZONE + size).contains(&mx)
+            && (QUIET_ZONE..QUIET_ZONE + size).contains(&my)
+            && dark[(my - QUIET_ZONE) * size + (mx - QUIET_ZONE)];
         image::Luma([if dark { 0 } else { 255 }])
     });
     let mut out = Vec::new();
@@ -65,4 +75,72 @@ pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
 pub fn svg(text: &str) -> Result<String, QrError> {
     let qr = encode(text)?;
     Ok(SvgBuilder::default().margin(QUIET_ZONE).to_str(&qr))
+}
+
+/// A QR code for any text in byte mode, level M (an ICAO seal's JSON).
+fn encode_bytes(text: &str) -> Result<QRCode, QrError> {
+    QRBuilder::new(text)
+        .mode(Mode::Byte)
+        .ecl(ECL::M)
+        .build()
+        .map_err(|e| QrError::Encode {
+            detail: format!("{e:?}"),
+        })
+}
+
+/// A PNG image of any text, byte mode, level M.
+pub fn png_bytes(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
+    let qr = encode_bytes(text)?;
+    let dark: Vec<bool> = qr.data[..qr.size * qr.size]
+        .iter()
+        .map(|m| m.value())
+        .collect();
+    png_of_modules(qr.size, &dark, scale)
+}
+
+/// An SVG image of any text, byte mode, level M.
+pub fn svg_bytes(text: &str) -> Result<String, QrError> {
+    let qr = encode_bytes(text)?;
+    Ok(SvgBuilder::default().margin(QUIET_ZONE).to_str(&qr))
+}
+
+/// An SVG image of a square of modules with a 4-module quiet zone: one path of unit squares.
+pub fn svg_of_modules(size: usize, dark: &[bool]) -> String {
+    let side = size + 2 * QUIET_ZONE;
+    let mut path = String::new();
+    for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
+        let (x, y) = (i % size + QUIET_ZONE, i / size + QUIET_ZONE);
+        path.push_str(&format!("M{x} {y}h1v1h-1z"));
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    )
+}
+
+/// A SMART Health Card QR code: a byte-mode segment with `shc:/` and a numeric-mode segment
+/// with the digits (spec "Encoding Chunks as QR codes"), error correction L, the smallest
+/// version that holds it, at most 22. Returns the side and the modules.
+pub fn shc_modules(digits: &str) -> Result<(usize, Vec<bool>), QrError> {
+    use qrcode::bits::Bits;
+    use qrcode::{EcLevel, QrCode, Version};
+    let err = |detail: String| QrError::Encode { detail };
+    for version in 1..=22 {
+        let mut bits = Bits::new(Version::Normal(version));
+        let fits = bits.push_byte_data(b"shc:/").is_ok()
+            && bits.push_numeric_data(digits.as_bytes()).is_ok()
+            && bits.push_terminator(EcLevel::L).is_ok();
+        if fits {
+            let code = QrCode::with_bits(bits, EcLevel::L).map_err(|e| err(e.to_string()))?;
+            let dark = code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect();
+            return Ok((code.width(), dark));
+        }
+    }
+    Err(err(format!(
+        "{} digits do not fit a version-22 code at level L",
+        digits.len()
+    )))
 }

@@ -189,9 +189,12 @@ fn unwrap(text: &str, report: &mut VerificationReport) -> Option<String> {
             match shc::decode_numeric(part) {
                 Ok(chunk) => chunks.push(chunk),
                 Err(err) => {
-                    let code = match err {
-                        shc::ShcError::NumericHeader { .. } => ReasonCode::PrefixMissing,
-                        _ => ReasonCode::NumericInvalid,
+                    // `shc:` without the slash is no card prefix; a bad chunk header after
+                    // `shc:/` is bad numeric data.
+                    let code = if part.starts_with(shc::QR_PREFIX) {
+                        ReasonCode::NumericInvalid
+                    } else {
+                        ReasonCode::PrefixMissing
                     };
                     if code == ReasonCode::PrefixMissing {
                         report.checks.prefix = report.fail(code, err.to_string());
@@ -201,6 +204,20 @@ fn unwrap(text: &str, report: &mut VerificationReport) -> Option<String> {
                     return None;
                 }
             }
+        }
+        if chunks.len() > 1
+            && let Some(big) = chunks.iter().find(|c| c.jws.len() > shc::MAX_CHUNK_JWS)
+        {
+            report.checks.encoding = report.fail(
+                ReasonCode::ChunksInvalid,
+                format!(
+                    "chunk {} carries {} JWS characters; a chunk holds at most {}",
+                    big.index,
+                    big.jws.len(),
+                    shc::MAX_CHUNK_JWS
+                ),
+            );
+            return None;
         }
         if chunks.iter().any(|c| c.has_chunk_header) {
             report.warn(

@@ -283,6 +283,32 @@ fn shc_dev_tools_fixtures_give_their_reasons() {
         ),
         // The single-QR boundary: exactly 1195 characters is allowed.
         ("test-example-1195-byte-qrnumeric.txt", &[], &[]),
+        // [JWS_VERIFICATION_ERROR]: a key the spec issuer does not publish.
+        (
+            "test-example-00-d-jws-issuer-kid-mismatch.txt",
+            &[SignerUnknown],
+            &[],
+        ),
+        // warning [JWS_TOO_LONG]; this generated card also has no `nbf`, which the spec
+        // requires.
+        (
+            "test-example-00-d-jws-jws_too_long.txt",
+            &[PayloadInvalid],
+            &[JwsTooLong],
+        ),
+        (
+            "test-example-00-e-file-jws_too_long.smart-health-card",
+            &[PayloadInvalid],
+            &[JwsTooLong],
+        ),
+        // The extension is the file system's business; the content is a valid card.
+        ("test-example-00-e-file.wrong-extension", &[], &[]),
+        // [ISSUER_KEY_DOWNLOAD_ERROR]: the issuer's key set is not one (badjwks/).
+        (
+            "test-example-00-e-file-bad_jwks.smart-health-card",
+            &[SignerUnknown],
+            &[],
+        ),
     ];
     let mut failures = Vec::new();
     for (file, reasons, warnings) in cases {
@@ -298,6 +324,113 @@ fn shc_dev_tools_fixtures_give_their_reasons() {
             failures.push(format!("{file}: not green"));
         }
     }
+    // Chunk sets: (files, reasons, warnings).
+    let numeric = |files: &[String]| {
+        files
+            .iter()
+            .map(|f| read(&dir, f).trim().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let spec02 = |i: usize| {
+        read(
+            &spec,
+            &format!("example-02-f-qr-code-numeric-value-{i}.txt"),
+        )
+        .trim()
+        .to_owned()
+    };
+    let chunk_cases: Vec<(String, String, Vec<ReasonCode>, Vec<ReasonCode>)> = vec![
+        // warnings [INVALID_QR, UNBALANCED_QR_CHUNKS]: example 00 in 17 needless chunks.
+        (
+            "qr_chunk_too_small x17".into(),
+            numeric(
+                &(0..17)
+                    .map(|i| {
+                        format!(
+                            "test-example-00-f-qr-code-numeric-value-{i}-qr_chunk_too_small.txt"
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            vec![],
+            vec![QrChunked],
+        ),
+        // [INVALID_NUMERIC_QR x2]: example 02 in 2 chunks of more than 1191 characters.
+        (
+            "qr_chunk_too_big x2".into(),
+            numeric(
+                &(0..2)
+                    .map(|i| {
+                        format!("test-example-02-f-qr-code-numeric-value-{i}-qr_chunk_too_big.txt")
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            vec![ChunksInvalid],
+            vec![],
+        ),
+        // [INVALID_NUMERIC_QR_HEADER]: chunk 3 of 2.
+        (
+            "index-out-of-range".into(),
+            format!(
+                "{}\n{}",
+                read(
+                    &dir,
+                    "test-example-00-f-qr-code-numeric-value-0-index-out-of-range.txt"
+                )
+                .trim(),
+                spec02(1)
+            ),
+            vec![NumericInvalid],
+            vec![],
+        ),
+        // [MISSING_QR_CHUNK]
+        (
+            "missing chunk".into(),
+            format!("{}\n{}", spec02(0), spec02(2)),
+            vec![ChunksInvalid],
+            vec![QrChunked],
+        ),
+        // [INVALID_NUMERIC_QR_HEADER]: a chunk twice.
+        (
+            "duplicate chunk".into(),
+            format!("{}\n{}\n{}", spec02(0), spec02(2), spec02(0)),
+            vec![ChunksInvalid],
+            vec![QrChunked],
+        ),
+    ];
+    for (name, text, reasons, warnings) in chunk_cases {
+        let report = verify(&text, clock, &trust);
+        if codes(&report.reasons) != reasons || codes(&report.warnings) != warnings {
+            failures.push(format!(
+                "{name}: reasons {:?} warnings {:?}",
+                report.reasons,
+                codes(&report.warnings)
+            ));
+        }
+    }
+    // Files with several cards: one report each (all green; in the -issues file, the second
+    // card has no `kid` [JWS_HEADER_ERROR, JWS_VERIFICATION_ERROR]).
+    let multi = healthpass_verify::split_credentials(&read(
+        &dir,
+        "test-example-00-e-file-multi-jws.smart-health-card",
+    ));
+    assert!(multi.len() > 1);
+    for card in &multi {
+        assert_eq!(verify(card, clock, &trust).verdict, Verdict::Green);
+    }
+    let issues: Vec<Vec<ReasonCode>> = healthpass_verify::split_credentials(&read(
+        &dir,
+        "test-example-00-e-file-multi-jws-issues.smart-health-card",
+    ))
+    .iter()
+    .map(|card| codes(&verify(card, clock, &trust).reasons))
+    .collect();
+    assert!(issues.iter().any(|r| r.is_empty()), "{issues:?}");
+    assert!(
+        issues.iter().any(|r| r.contains(&JwsHeaderInvalid)),
+        "{issues:?}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -536,5 +669,199 @@ fn business_rules_apply_to_smart_cards_and_icao_seals() {
         failed[0].contains("v.0.dn = 1") && failed[0].contains("v.0.sd = 2"),
         "{}",
         failed[0]
+    );
+}
+
+/// The validator's payload fixtures, signed into cards with the spec issuer's own private key
+/// (published with the examples), give the reasons its validator gives.
+#[test]
+fn shc_payload_fixtures_signed_by_the_spec_key() {
+    let (Some(dir), Some(spec)) = (corpus_dir("shc-dev-tools"), corpus_dir("shc-spec-examples"))
+    else {
+        return;
+    };
+    let private: Value =
+        serde_json::from_str(&read(&spec, "src_config_issuer.jwks.private.json")).unwrap();
+    let jwk = private["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == SPEC_KEY)
+        .unwrap();
+    let key = healthpass_issue::SigningKey::from_jwk(jwk).unwrap();
+    let trust = spec_trust(&spec);
+    let clock = at("2024-06-01T00:00:00Z");
+    use ReasonCode::*;
+    let cases: &[(&str, &[ReasonCode])] = &[
+        (
+            "test-example-00-b-jws-payload-expanded-expired.json",
+            &[Expired],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-pre-expired.json",
+            &[Expired],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-exp_milliseconds.json",
+            &[TimeInMilliseconds],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-nbf_milliseconds.json",
+            &[TimeInMilliseconds],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-nbf_not_yet_valid.json",
+            &[NotYetValid],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-missing-shc-vc-type.json",
+            &[SchemaInvalid],
+        ),
+        // Deprecated or unknown extra types are ignored (spec 1.4.0: verifiers SHALL ignore them).
+        (
+            "test-example-00-b-jws-payload-expanded-missing-covid-vc-type.json",
+            &[],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-missing-imm-vc-type.json",
+            &[],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-optional-vc-type.json",
+            &[],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-unknown-vc-types.json",
+            &[],
+        ),
+        (
+            "test-example-00-b-jws-payload-expanded-trailing_chars.json",
+            &[],
+        ),
+        (
+            "test-example-covid-lab-jwspayload-missing-lab-vc-type.json",
+            &[],
+        ),
+        // Not run: test-example-00-b-jws-payload-expanded-missing-coding.json, whose errors are
+        // FHIR profile errors (a missing Coding); this verifier does not validate bundles
+        // against the SMART FHIR profiles (see the issue 5 note).
+    ];
+    let mut failures = Vec::new();
+    for (file, expected) in cases {
+        let payload: Value = serde_json::from_str(read(&dir, file).trim()).unwrap();
+        let header = serde_json::json!({"alg": "ES256", "zip": "DEF", "kid": SPEC_KEY});
+        let deflated = healthpass_codec::zlib::deflate_raw(payload.to_string().as_bytes());
+        let jws =
+            healthpass_codec::jws::encode(&header, &deflated, |input| key.sign(input).unwrap());
+        let report = verify(&jws, clock, &trust);
+        if codes(&report.reasons) != *expected {
+            failures.push(format!("{file}: {:?}", report.reasons));
+        }
+        assert_eq!(report.checks.signature, Outcome::Pass, "{file}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shc_issue_scan_verify_round_trip() {
+    let Some(spec) = corpus_dir("shc-spec-examples") else {
+        return;
+    };
+    let (key, _) = healthpass_issue::SigningKey::generate_es256().unwrap();
+    let jwk = key.public_jwk().unwrap();
+    let iss = "https://health.example.org/issuer";
+    let issuer = healthpass_issue::ShcIssuer::new(key, iss).unwrap();
+    assert!(
+        healthpass_issue::ShcIssuer::new(
+            healthpass_issue::SigningKey::generate_es256().unwrap().0,
+            "https://x.org/"
+        )
+        .is_err()
+    );
+    let bundle: Value = serde_json::from_str(&read(&spec, "example-00-a-fhirBundle.json")).unwrap();
+    let nbf = at("2026-01-01T00:00:00Z");
+    let jws = issuer
+        .issue(
+            &bundle,
+            nbf,
+            Some(at("2027-01-01T00:00:00Z")),
+            Some("abc_DEF-1"),
+        )
+        .unwrap();
+    let text = healthpass_issue::shc::qr_text(&jws);
+    // Two segments in one QR code, drawn, then read back from the picture.
+    let (size, modules) = healthpass_issue::qr::shc_modules(&text["shc:/".len()..]).unwrap();
+    assert!(size <= 17 + 4 * 22, "version 22 at most");
+    let png = healthpass_issue::qr::png_of_modules(size, &modules, 4).unwrap();
+    assert_eq!(healthpass_scan::scan_image(&png).unwrap(), text);
+    let mut trust = TrustStore::new();
+    trust.add_shc_issuer(
+        iss,
+        None,
+        [healthpass_trust::jwk::IssuerKey::from_jwk(&jwk).unwrap()],
+    );
+    let report = verify(&text, at("2026-06-01T00:00:00Z"), &trust);
+    assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+    assert_eq!(report.kid.as_deref(), jwk["kid"].as_str());
+    assert_eq!(
+        report.credential,
+        Some(healthpass_model::from_shc_bundle(&bundle))
+    );
+    assert_eq!(
+        verify(&text, at("2027-06-01T00:00:00Z"), &trust).reasons[0].code,
+        ReasonCode::Expired
+    );
+    // A bundle too large for one QR code is refused, not chunked.
+    let spec02: Value = serde_json::from_str(&read(&spec, "example-02-a-fhirBundle.json")).unwrap();
+    assert!(matches!(
+        issuer.issue(&spec02, nbf, None, None),
+        Err(healthpass_issue::ShcIssueError::TooLong { .. })
+    ));
+}
+
+#[test]
+fn icao_issue_verify_round_trip_anchored_in_a_csca() {
+    let Some(icao) = corpus_dir("icao-vds-nc") else {
+        return;
+    };
+    let start = at("2026-01-01T00:00:00Z");
+    let pki = healthpass_issue::pki::generate_icao_test_pki("AU", start, 365, &["NV"]).unwrap();
+    let key = healthpass_issue::SigningKey::from_pkcs8_pem(&pki.bsc_key_pem).unwrap();
+    let sealer = healthpass_issue::SealIssuer::new(
+        key,
+        SignerCertificate::from_der(&pki.bsc_cert_der).unwrap(),
+    )
+    .unwrap();
+    let corpus: Value = serde_json::from_str(&read(&icao, "single-vaccine.txt")).unwrap();
+    let mut data = corpus["data"].clone();
+    data["hdr"]["is"] = "AUS".into();
+    let seal = sealer.issue(&data).unwrap();
+    let mut trust = TrustStore::new();
+    for der in TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes()) {
+        trust.add_csca(SignerCertificate::from_der(&der).unwrap());
+    }
+    let report = verify(&seal, at("2026-06-01T00:00:00Z"), &trust);
+    assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+    assert_eq!(report.issuer_country.as_deref(), Some("AU"));
+    assert_eq!(
+        report.credential.as_ref().unwrap().holder.name.as_deref(),
+        Some("Smith Bill")
+    );
+    // This signer lists only NV: it may not seal a test result.
+    let mut test = serde_json::from_str::<Value>(&read(&icao, "test.txt")).unwrap()["data"].clone();
+    test["hdr"]["is"] = "AUS".into();
+    assert!(matches!(
+        sealer.issue(&test),
+        Err(healthpass_issue::SealIssueError::DocumentType("NT"))
+    ));
+    // A signer of a CSCA the verifier does not trust: unknown.
+    let other = healthpass_issue::pki::generate_icao_test_pki("AU", start, 365, &["NV"]).unwrap();
+    let mut other_trust = TrustStore::new();
+    for der in TrustStore::parse_certificates(other.csca_cert_pem.as_bytes()) {
+        other_trust.add_csca(SignerCertificate::from_der(&der).unwrap());
+    }
+    assert_eq!(
+        codes(&verify(&seal, at("2026-06-01T00:00:00Z"), &other_trust).reasons),
+        [ReasonCode::SignerUnknown]
     );
 }
