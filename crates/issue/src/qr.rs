@@ -31,23 +31,30 @@ pub enum QrError {
 
 /// A QR code for `text`: alphanumeric mode, level Q.
 pub fn encode(text: &str) -> Result<QRCode, QrError> {
+    encode_as(text, Mode::Alphanumeric, ECL::Q)
+}
+
+fn encode_as(text: &str, mode: Mode, ecl: ECL) -> Result<QRCode, QrError> {
     QRBuilder::new(text)
-        .mode(Mode::Alphanumeric)
-        .ecl(ECL::Q)
+        .mode(mode)
+        .ecl(ecl)
         .build()
         .map_err(|e| QrError::Encode {
             detail: format!("{e:?}"),
         })
 }
 
-/// A PNG image of `text` with `scale` pixels per module and a 4-module quiet zone.
-pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
-    let qr = encode(text)?;
+fn png_of(qr: &QRCode, scale: u32) -> Result<Vec<u8>, QrError> {
     let dark: Vec<bool> = qr.data[..qr.size * qr.size]
         .iter()
         .map(|m| m.value())
         .collect();
     png_of_modules(qr.size, &dark, scale)
+}
+
+/// A PNG image of `text` with `scale` pixels per module and a 4-module quiet zone.
+pub fn png(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
+    png_of(&encode(text)?, scale)
 }
 
 /// A PNG image of a square of `size`×`size` modules (`dark`, row by row) with `scale` pixels
@@ -79,23 +86,12 @@ pub fn svg(text: &str) -> Result<String, QrError> {
 
 /// A QR code for any text in byte mode, level M (an ICAO seal's JSON).
 fn encode_bytes(text: &str) -> Result<QRCode, QrError> {
-    QRBuilder::new(text)
-        .mode(Mode::Byte)
-        .ecl(ECL::M)
-        .build()
-        .map_err(|e| QrError::Encode {
-            detail: format!("{e:?}"),
-        })
+    encode_as(text, Mode::Byte, ECL::M)
 }
 
 /// A PNG image of any text, byte mode, level M.
 pub fn png_bytes(text: &str, scale: u32) -> Result<Vec<u8>, QrError> {
-    let qr = encode_bytes(text)?;
-    let dark: Vec<bool> = qr.data[..qr.size * qr.size]
-        .iter()
-        .map(|m| m.value())
-        .collect();
-    png_of_modules(qr.size, &dark, scale)
+    png_of(&encode_bytes(text)?, scale)
 }
 
 /// An SVG image of any text, byte mode, level M.

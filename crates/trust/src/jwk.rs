@@ -785,26 +785,14 @@ impl Jwks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+    use crate::test_corpus::corpus;
     const SPEC_KID: &str = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
     const X5C_KID: &str = "EBKOr72QQDcTBUuVzAzkfBTGew0ZA16GuWty64nS-sw";
     const SPEC_ISS: &str = "https://spec.smarthealth.cards/examples/issuer";
     /// The issuer URL in the SAN of the dev-tools x5c fixtures (and dev-tools' own
     /// `EXPECTED_SUBJECT_ALT_NAME` in tests/keys.test.ts); not the spec examples' `iss`.
     const DEV_TOOLS_ISS: &str = "https://smarthealth.cards/examples/issuer";
-
-    /// A corpus file, or `None` (with a message) when the corpus folder is absent, as in a
-    /// plain clone. When the folder is there, a missing file is a test failure, not a skip.
-    fn corpus(name: &str) -> Option<Vec<u8>> {
-        if !Path::new(CORPUS).is_dir() {
-            eprintln!("skipping: ../shared/corpus is not there (needed for {name})");
-            return None;
-        }
-        let path = format!("{CORPUS}/{name}");
-        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-    }
 
     fn jwks(name: &str) -> Option<Jwks> {
         corpus(name).map(|bytes| Jwks::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")))

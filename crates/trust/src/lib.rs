@@ -24,3 +24,21 @@ pub use signer::{
     CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
 };
 pub use store::{LoadError, ShcIssuer, TrustStore, WithdrawnSigner};
+
+#[cfg(test)]
+mod test_corpus {
+    use std::path::Path;
+
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+
+    /// A corpus file, or `None` (with a message) when the corpus folder is absent, as in a
+    /// plain clone. When the folder is there, a missing file is a test failure, not a skip.
+    pub(crate) fn corpus(name: &str) -> Option<Vec<u8>> {
+        if !Path::new(CORPUS).is_dir() {
+            eprintln!("skipping: ../shared/corpus is not there (needed for {name})");
+            return None;
+        }
+        let path = format!("{CORPUS}/{name}");
+        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+    }
+}

@@ -267,22 +267,10 @@ impl ShcCrl {
 mod tests {
     use super::*;
     use crate::jwk::Jwks;
-    use std::path::Path;
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
+    use crate::test_corpus::corpus;
     const SPEC_KID: &str = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
     const BADCRL_KID: &str = "hrvC0uzB16UXK83BnPo7Glg685b1D6iYOyJd5hpRaAA";
-
-    /// A corpus file, or `None` (with a message) when the corpus folder is absent, as in a
-    /// plain clone. When the folder is there, a missing file is a test failure, not a skip.
-    fn corpus(name: &str) -> Option<Vec<u8>> {
-        if !Path::new(CORPUS).is_dir() {
-            eprintln!("skipping: ../shared/corpus is not there (needed for {name})");
-            return None;
-        }
-        let path = format!("{CORPUS}/{name}");
-        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-    }
 
     /// The spec example list, checked against the spec JWKS's crlVersion.
     fn spec_crl() -> Option<ShcCrl> {

@@ -1223,3 +1223,94 @@ fn decode_and_verify_other_formats() {
     assert_eq!(report["verdict"], "red");
     assert_eq!(report["reasons"][0]["code"], "expired");
 }
+
+/// An issuer's whole path from the command line: make keys, issue a SMART card and an ICAO
+/// seal (text and QR image), scan the images, verify with the published keys and the CSCA.
+#[test]
+fn issue_shc_and_icao_from_the_command_line() {
+    let Some(spec) = crate::common::corpus_dir("shc-spec-examples") else {
+        return;
+    };
+    let Some(icao) = crate::common::corpus_dir("icao-vds-nc") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = healthpass(dir.path(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    };
+    let iss = "https://health.example.org/issuer";
+    run(&["keys", "shc-issuer", "--out", "shc"]);
+    let bundle = spec.join("example-00-a-fhirBundle.json");
+    let text = run(&[
+        "issue",
+        "shc",
+        "--key",
+        "shc/key.pem",
+        "--iss",
+        iss,
+        "--valid-days",
+        "30",
+        "--png",
+        "card.png",
+        "--file",
+        "card.smart-health-card",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(text.starts_with("shc:/"), "{text}");
+    assert_eq!(run(&["scan", "card.png"]).trim(), text.trim());
+    let issuer = format!("{iss}=shc/site");
+    let report = run(&["verify", "--shc-issuer", &issuer, "@card.smart-health-card"]);
+    assert!(
+        report.starts_with("GREEN  valid SMART Health Card"),
+        "{report}"
+    );
+    let report = run(&["verify", "--shc-issuer", &issuer, text.trim()]);
+    assert!(report.starts_with("GREEN"), "{report}");
+
+    run(&["keys", "icao-test-pki", "--country", "AU", "--out", "icao"]);
+    let corpus: Value =
+        serde_json::from_str(&std::fs::read_to_string(icao.join("single-vaccine.txt")).unwrap())
+            .unwrap();
+    std::fs::write(dir.path().join("data.json"), corpus["data"].to_string()).unwrap();
+    let seal = run(&[
+        "issue",
+        "icao",
+        "--key",
+        "icao/bsc.key.pem",
+        "--cert",
+        "icao/bsc.crt.pem",
+        "--png",
+        "seal.png",
+        "data.json",
+    ]);
+    std::fs::write(dir.path().join("seal.json"), &seal).unwrap();
+    assert_eq!(run(&["scan", "seal.png"]).trim(), seal.trim());
+    let report = run(&["verify", "--csca", "icao/csca.crt.pem", "@seal.json"]);
+    assert!(
+        report.starts_with("GREEN  valid ICAO VDS-NC health seal (vaccination)"),
+        "{report}"
+    );
+    // Another CSCA: the seal's signer is unknown.
+    run(&["keys", "icao-test-pki", "--country", "AU", "--out", "other"]);
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--json",
+            "--csca",
+            "other/csca.crt.pem",
+            "@seal.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["reasons"][0]["code"], "signer_unknown");
+}

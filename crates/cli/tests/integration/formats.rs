@@ -2,18 +2,13 @@
 //! negative fixtures), ICAO VDS-NC seals, WHO DDCC, DIVOC; their common model against WHO's
 //! FHIR mappings; and the same business rules deciding on each.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use healthpass_rules::{RuleSet, ValueSets};
 use healthpass_trust::jwk::Jwks;
 use healthpass_trust::shc_crl::ShcCrl;
 use healthpass_trust::{SignerCertificate, TrustStore};
-use healthpass_verify::{
-    Format, Outcome, Policy, ReasonCode, Verdict, VerificationReport, VerifyOptions,
-};
+use healthpass_verify::{Format, Outcome, ReasonCode, Verdict, VerificationReport};
 use jiff::Timestamp;
 use serde_json::Value;
+use std::path::Path;
 
 use crate::common::corpus_dir;
 
@@ -604,20 +599,8 @@ fn business_rules_apply_to_smart_cards_and_icao_seals() {
     ) else {
         return;
     };
-    let (rules, refused) = RuleSet::load_dir(&rules_dir).unwrap();
-    assert!(refused.is_empty());
-    let value_sets = corpus_dir("eu-dcc-valuesets")
-        .map_or_else(ValueSets::new, |d| ValueSets::load(&d).unwrap());
-    let options = VerifyOptions {
-        policy: Some(Policy {
-            rules: Arc::new(rules),
-            value_sets: Arc::new(value_sets),
-            country: "DE".into(),
-            region: None,
-            language: None,
-        }),
-        ..VerifyOptions::default()
-    };
+    // The same policy the EU certificates are checked with (rules_verify.rs).
+    let options = crate::rules_verify::options(crate::rules_verify::policy(&rules_dir, "DE"));
     // Two Moderna doses (CVX 207) in January 2021, issued 2021-06-01 by the spec's issuer:
     // a complete course of an accepted vaccine, within the year.
     let shc = read(&who, "SHCQR1Contents.txt");

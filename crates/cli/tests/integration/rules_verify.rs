@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 
-fn policy(rules_dir: &Path, country: &str) -> Policy {
+pub(crate) fn policy(rules_dir: &Path, country: &str) -> Policy {
     let (rules, refused) = RuleSet::load_dir(rules_dir).unwrap();
     assert!(refused.is_empty(), "{refused:?}");
     let value_sets = corpus_dir("eu-dcc-valuesets")
@@ -28,7 +28,7 @@ fn policy(rules_dir: &Path, country: &str) -> Policy {
     }
 }
 
-fn options(policy: Policy) -> VerifyOptions {
+pub(crate) fn options(policy: Policy) -> VerifyOptions {
     VerifyOptions {
         policy: Some(policy),
         ..VerifyOptions::default()
