@@ -125,6 +125,14 @@ impl Seal {
             .get("data")
             .filter(|d| d.is_object())
             .ok_or_else(|| field("data", "is missing or not an object"))?;
+        // JCS writes every number as a double: an integer a double cannot hold would be
+        // signed rounded and shown as written (found by the vds_seal fuzz target).
+        if !numbers_exact(data) {
+            return Err(field(
+                "data",
+                "holds an integer beyond ±2^53, which RFC 8785 cannot sign exactly",
+            ));
+        }
         let hdr = data
             .get("hdr")
             .filter(|h| h.is_object())
@@ -195,6 +203,20 @@ impl Seal {
     /// `data.msg`.
     pub fn message(&self) -> &Value {
         &self.data["msg"]
+    }
+}
+
+/// Whether every number in `value` is exactly what RFC 8785 (IEEE 754 doubles) will write.
+fn numbers_exact(value: &Value) -> bool {
+    const MAX_EXACT: u64 = 1 << 53;
+    match value {
+        Value::Number(n) => {
+            n.as_u64().is_none_or(|u| u <= MAX_EXACT)
+                && n.as_i64().is_none_or(|i| i.unsigned_abs() <= MAX_EXACT)
+        }
+        Value::Array(items) => items.iter().all(numbers_exact),
+        Value::Object(map) => map.values().all(numbers_exact),
+        _ => true,
     }
 }
 
@@ -298,6 +320,14 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+        // 2^53 + 1 would be signed as 2^53 (fuzz/artifacts/vds_seal/jcs-big-integer-*).
+        let big = ok.replace("\"msg\":{}", "\"msg\":{\"seq\":9007199254740993}");
+        assert!(matches!(
+            Seal::parse(&big),
+            Err(SealError::Field { field: "data", .. })
+        ));
+        let fits = ok.replace("\"msg\":{}", "\"msg\":{\"seq\":9007199254740992}");
+        assert!(Seal::parse(&fits).is_ok());
         let dup = ok.replace("\"v\":1", "\"v\":1,\"v\":1");
         assert!(matches!(Seal::parse(&dup), Err(SealError::Json { .. })));
     }
