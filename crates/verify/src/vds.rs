@@ -46,18 +46,32 @@ pub(crate) fn verify(
         healthpass_model::country_alpha2(&seal.issuing_state)
             .unwrap_or_else(|| seal.issuing_state.clone()),
     );
-    report.kid = Some(crate::b64(&kid_of(&seal.certificate)));
-    let signer = match SignerCertificate::from_der(&seal.certificate) {
-        Ok(signer) => Some(Arc::new(signer)),
-        Err(err) => {
-            report.checks.signer = report.fail(
-                ReasonCode::SignerCertificateInvalid,
-                format!("the seal's signer certificate (sig.cer) is not valid: {err}"),
-            );
-            None
-        }
+    let kid = kid_of(&seal.certificate);
+    report.kid = Some(crate::b64(&kid));
+    // A pinned signer is the store's own parsed certificate, found by kid and compared byte
+    // for byte: the hot path parses no X.509. Only a signer the store does not hold is parsed
+    // (and then must chain to a CSCA).
+    let pinned = trust
+        .signers(&kid)
+        .iter()
+        .find(|s| s.der() == seal.certificate.as_slice())
+        .cloned();
+    let (signer, anchor) = match pinned {
+        Some(signer) => (Some(signer), Some(Anchor::Pinned)),
+        None => match SignerCertificate::from_der(&seal.certificate) {
+            Ok(signer) => {
+                let anchor = find_csca(&signer, trust, report);
+                (Some(Arc::new(signer)), anchor)
+            }
+            Err(err) => {
+                report.checks.signer = report.fail(
+                    ReasonCode::SignerCertificateInvalid,
+                    format!("the seal's signer certificate (sig.cer) is not valid: {err}"),
+                );
+                (None, None)
+            }
+        },
     };
-    let anchor = signer.as_ref().and_then(|s| find_anchor(s, trust, report));
     if let (Some(signer), Some(anchor)) = (&signer, &anchor) {
         report.checks.signer = Outcome::Pass;
         report.checks.signature = check_signature(&seal, signer, report);
@@ -105,18 +119,11 @@ pub(crate) fn verify(
     report.certificate = Some(seal.data);
 }
 
-fn find_anchor(
+fn find_csca(
     signer: &SignerCertificate,
     trust: &TrustStore,
     report: &mut VerificationReport,
 ) -> Option<Anchor> {
-    if trust
-        .signers(&signer.kid())
-        .iter()
-        .any(|s| s.der() == signer.der())
-    {
-        return Some(Anchor::Pinned);
-    }
     if trust
         .cscas()
         .iter()
