@@ -1,5 +1,7 @@
-//! Shared material of the trust-network fuzz targets (`cms`, `network_json`,
-//! `gateway_prepare`) and of their seed tool (`examples/seed_network.rs`).
+//! Shared material of the fuzz targets: the verdict invariants every verifying target checks
+//! ([`assert_untrusted`], [`assert_verdict_explained`]), and for the trust-network targets
+//! (`cms`, `network_json`, `gateway_prepare`) and their seed tool (`examples/seed_network.rs`)
+//! the frozen keys below.
 //!
 //! The fuzzer can only get past a signature check with a message that was really signed, so
 //! the keys must be the same in every run: the governance keys are fixed Ed25519 seeds, and
@@ -14,6 +16,34 @@
 use healthpass_gateway::Registry;
 use healthpass_gateway::store::ChangeKind;
 use healthpass_network::revocation::{RevocationBatch, batch_id};
+
+/// A report against an empty trust store: never green, nothing signed, always a reason.
+pub fn assert_untrusted(report: &healthpass_verify::VerificationReport) {
+    use healthpass_verify::{Outcome, Verdict};
+    assert_ne!(
+        report.verdict,
+        Verdict::Green,
+        "green with an empty trust store: {report:?}"
+    );
+    assert_ne!(report.checks.signature, Outcome::Pass, "{report:?}");
+    assert_ne!(report.checks.signer, Outcome::Pass, "{report:?}");
+    assert!(!report.reasons.is_empty(), "a red report must say why");
+}
+
+/// Green only with every check passed and no reason; any other verdict says why.
+pub fn assert_verdict_explained(report: &healthpass_verify::VerificationReport) {
+    if report.verdict == healthpass_verify::Verdict::Green {
+        assert!(
+            report.checks.all_pass() && report.reasons.is_empty(),
+            "{report:?}"
+        );
+    } else {
+        assert!(
+            !report.reasons.is_empty(),
+            "a red report must say why: {report:?}"
+        );
+    }
+}
 
 /// The id the gateway gives a revocation batch's CMS (it must verify).
 pub fn batch_id_of(cms_der: &[u8]) -> String {
