@@ -325,6 +325,46 @@ pub fn add_shc_issuer(store: &mut TrustStore, spec: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `--shc-directory SNAPSHOT [--shc-directory-cert PEM]`: trusts the SMART Health Card
+/// issuers of a signed VCI directory snapshot. The signature is `SNAPSHOT` with the extension
+/// `.sig` (as the directory publishes `logs/vci_snapshot.json` and `logs/vci_snapshot.sig`).
+/// Returns when the snapshot was taken.
+pub fn add_shc_directory(
+    store: &mut TrustStore,
+    snapshot: &Path,
+    certificate: Option<&Path>,
+    now: Timestamp,
+) -> anyhow::Result<Timestamp> {
+    use healthpass_trust::vci::{DirectorySnapshot, SnapshotSigner};
+    let signer = match certificate {
+        Some(path) => SnapshotSigner::from_certificate(&read_file(path)?, now)
+            .with_context(|| format!("{}: not a usable snapshot signer", path.display()))?,
+        None => SnapshotSigner::vci(now).context("the VCI snapshot signer certificate")?,
+    };
+    let signature_path = snapshot.with_extension("sig");
+    let bytes = read_file(snapshot)?;
+    let signature = read_file(&signature_path).with_context(|| {
+        format!(
+            "the snapshot's signature is expected at {}",
+            signature_path.display()
+        )
+    })?;
+    let directory = DirectorySnapshot::verify(&bytes, &signature, &signer, now)
+        .with_context(|| format!("{}: directory snapshot refused", snapshot.display()))?;
+    let added = directory.add_to(store);
+    let refused: usize = directory.issuers.iter().map(|i| i.refused_keys.len()).sum();
+    let bad_lists: usize = directory.issuers.iter().map(|i| i.refused_crls.len()).sum();
+    eprintln!(
+        "{}: directory snapshot of {} ({}): {} issuers, {added} keys trusted, {refused} keys and \
+         {bad_lists} revocation lists refused",
+        snapshot.display(),
+        directory.time,
+        directory.directory,
+        directory.issuers.len(),
+    );
+    Ok(directory.time)
+}
+
 /// `--csca PATH`: country signing CA certificates (PEM, DER or Base64; a file or a folder)
 /// that anchor ICAO VDS-NC barcode signers.
 pub fn add_cscas(store: &mut TrustStore, path: &Path) -> anyhow::Result<usize> {

@@ -86,8 +86,14 @@ pub fn human(report: &VerificationReport, details: bool) -> String {
         if let Some(country) = &report.issuer_country {
             let _ = writeln!(out, "  issued by      {country}");
         }
-        if let Some(issuer) = &report.issuer {
-            let _ = writeln!(out, "  issuer         {issuer}");
+        match (&report.issuer_name, &report.issuer) {
+            (Some(name), Some(issuer)) => {
+                let _ = writeln!(out, "  issuer         {name} ({issuer})");
+            }
+            (None, Some(issuer)) => {
+                let _ = writeln!(out, "  issuer         {issuer}");
+            }
+            _ => {}
         }
         match (report.issued_at, report.expires_at) {
             (Some(iat), Some(exp)) => {

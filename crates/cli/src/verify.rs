@@ -24,6 +24,18 @@ pub struct VerifyArgs {
     /// `.well-known/crl/<kid>.json` revocation lists); repeatable.
     #[arg(long = "shc-issuer", value_name = "ISS=PATH")]
     shc_issuers: Vec<String>,
+    /// Trust the SMART Health Card issuers of a VCI directory snapshot (`vci_snapshot.json`;
+    /// its signature is read from the same path with the extension `.sig` and must verify).
+    /// The snapshot's time counts as when this trust data was fetched (see --trust-max-age).
+    #[arg(long = "shc-directory", value_name = "SNAPSHOT")]
+    shc_directory: Option<PathBuf>,
+    /// The certificate whose key signs the snapshots. Default: VCI's (vci_snapshot.crt, CN=vci.org).
+    #[arg(
+        long = "shc-directory-cert",
+        value_name = "PEM",
+        requires = "shc_directory"
+    )]
+    shc_directory_cert: Option<PathBuf>,
     /// Country signing CA certificates (a file or a folder) that anchor ICAO VDS-NC barcode
     /// signers; repeatable. A barcode signer certificate given with --trust is trusted as is.
     #[arg(long = "csca", value_name = "PATH")]
@@ -78,21 +90,31 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let now = input::time_or_now(args.at.as_deref())?;
     let input::Trust {
         store: mut trust,
-        fetched_at,
+        mut fetched_at,
         rules: synced_rules,
     } = input::trust_store(
         &args.trust,
-        args.shc_issuers.is_empty() && args.cscas.is_empty(),
+        args.shc_issuers.is_empty() && args.cscas.is_empty() && args.shc_directory.is_none(),
     )?;
+    if let Some(snapshot) = &args.shc_directory {
+        let taken = input::add_shc_directory(
+            &mut trust,
+            snapshot,
+            args.shc_directory_cert.as_deref(),
+            now,
+        )?;
+        // Trust data is as old as its oldest part.
+        fetched_at = Some(fetched_at.map_or(taken, |f| f.min(taken)));
+    }
     for spec in &args.shc_issuers {
         input::add_shc_issuer(&mut trust, spec)?;
     }
     for path in &args.cscas {
         input::add_cscas(&mut trust, path)?;
     }
-    let now = input::time_or_now(args.at.as_deref())?;
     let policy = match &args.country {
         Some(country) => {
             if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {

@@ -10,8 +10,9 @@
 //! asks of it short of the verifier's own trust anchors: the leaf holds the same public key,
 //! names `iss` as a URI in its subjectAltName, and every certificate is valid and issued by the
 //! next. Chains seen in SHC deployments use P-384 and P-521 CA keys; this crate verifies
-//! P-256 and P-384 issuers (through `ring`) and reports a P-521 issuer as
-//! [`X5cError::UnsupportedIssuerKey`] rather than skipping its signature.
+//! P-256 and P-384 issuers through `ring` and P-521 issuers through RustCrypto's `p521`, and
+//! reports any other issuer key as [`X5cError::UnsupportedIssuerKey`] rather than skipping
+//! its signature.
 
 use std::fmt;
 
@@ -37,6 +38,7 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 
 /// Length of a P-256 coordinate.
 const COORDINATE_LEN: usize = 32;
@@ -229,7 +231,7 @@ pub enum X5cError {
         error: ChainError,
     },
     /// A signature in the chain is made with a key or algorithm this crate cannot check
-    /// (notably P-521, which `ring` does not implement); the chain is not accepted unchecked.
+    /// (e.g. a curve other than P-256, P-384 and P-521); the chain is not accepted unchecked.
     #[error("cannot check x5c[{index}]'s signature ({algorithm}) by x5c[{issuer}]'s {key} key")]
     UnsupportedIssuerKey {
         /// The certificate whose signature could not be checked.
@@ -318,7 +320,7 @@ fn coordinate<'a>(
     Ok((text, bytes))
 }
 
-fn json_type(value: &Value) -> &'static str {
+pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -642,9 +644,29 @@ fn check_other_curve(
         })
         .flatten();
     let algorithm = child_cert.signature_algorithm().oid;
-    let verifier: &dyn signature::VerificationAlgorithm = match (curve, algorithm) {
+    let tbs = raw_tbs(child.der()).ok_or_else(|| {
+        LinkFailure::Report(X5cError::Unreadable {
+            index,
+            detail: "no tbsCertificate".to_owned(),
+        })
+    })?;
+    let key = spki.subject_public_key.raw_bytes();
+    let signature = child_cert.signature().raw_bytes();
+    let ring_verifier: &dyn signature::VerificationAlgorithm = match (curve, algorithm) {
         (Some(OID_P384), OID_ECDSA_SHA256) => &signature::ECDSA_P384_SHA256_ASN1,
         (Some(OID_P384), OID_ECDSA_SHA384) => &signature::ECDSA_P384_SHA384_ASN1,
+        (Some(OID_P521), hash @ (OID_ECDSA_SHA256 | OID_ECDSA_SHA384 | OID_ECDSA_SHA512)) => {
+            let digest = match hash {
+                OID_ECDSA_SHA256 => &ring::digest::SHA256,
+                OID_ECDSA_SHA384 => &ring::digest::SHA384,
+                _ => &ring::digest::SHA512,
+            };
+            return if crate::p521_ecdsa::verify(key, digest, tbs, signature) {
+                Ok(())
+            } else {
+                Err(LinkFailure::Signature)
+            };
+        }
         _ => {
             let key = match curve {
                 Some(OID_P256) => "EC P-256".to_owned(),
@@ -661,20 +683,14 @@ fn check_other_curve(
             }));
         }
     };
-    let tbs = raw_tbs(child.der()).ok_or_else(|| {
-        LinkFailure::Report(X5cError::Unreadable {
-            index,
-            detail: "no tbsCertificate".to_owned(),
-        })
-    })?;
-    UnparsedPublicKey::new(verifier, spki.subject_public_key.raw_bytes())
-        .verify(tbs, child_cert.signature().raw_bytes())
+    UnparsedPublicKey::new(ring_verifier, key)
+        .verify(tbs, signature)
         .map_err(|_| LinkFailure::Signature)
 }
 
 /// The `tbsCertificate` TLV as received (the signature covers these bytes, and re-encoding a
 /// parsed certificate could differ from them).
-fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
+pub(crate) fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
     let outer = AnyRef::from_der(der).ok()?;
     let body = outer.value();
     let (_tbs, rest) = AnyRef::from_der_partial(body).ok()?;
@@ -753,6 +769,12 @@ impl Jwks {
                 });
             }
         };
+        Ok(Jwks::from_entries(entries))
+    }
+
+    /// The keys of a `keys` array already parsed (a JWKS document's, or a directory
+    /// snapshot's): each that breaks an SHC rule goes to [`Jwks::refused`].
+    pub fn from_entries(entries: &[Value]) -> Jwks {
         let mut jwks = Jwks {
             keys: Vec::new(),
             refused: Vec::new(),
@@ -767,7 +789,7 @@ impl Jwks {
                 }),
             }
         }
-        Ok(jwks)
+        jwks
     }
 
     /// The first usable key with this `kid`.
@@ -832,6 +854,18 @@ mod tests {
     fn spec_key(kid: &str) -> Option<IssuerKey> {
         let jwks = jwks("shc-spec-examples/issuer_.well-known_jwks.json")?;
         Some(jwks.get(kid).unwrap().clone())
+    }
+
+    /// The published JWK with `kid`, as JSON (for tests that alter it).
+    fn spec_jwk_of(kid: &str) -> Map<String, Value> {
+        let bytes = corpus("shc-spec-examples/issuer_.well-known_jwks.json").unwrap();
+        let set: Value = serde_json::from_slice(&bytes).unwrap();
+        let found = set["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid);
+        found.and_then(Value::as_object).unwrap().clone()
     }
 
     #[test]
@@ -1293,17 +1327,31 @@ mod tests {
             return;
         };
         // Leaf 2021-06-01 → 2022-06-01, P-256, signed (ECDSA-SHA384) by a P-384 CA, which a
-        // P-521 root signs (ECDSA-SHA512). Inside the leaf's validity every check up to the
-        // root's signature passes: the leaf's signature by the P-384 CA verifies, and the
-        // P-521 signature is reported, not skipped.
+        // P-521 root signs (ECDSA-SHA512). Inside the leaf's validity the whole chain checks,
+        // the P-521 link included.
         let inside = ts("2021-12-01T00:00:00Z");
         assert_eq!(
-            key.check_x5c(SPEC_ISS, inside),
-            Err(X5cError::UnsupportedIssuerKey {
+            key.check_x5c_path(SPEC_ISS, inside),
+            Ok(X5cPath {
+                certificates: 3,
+                ends_self_signed: true,
+            })
+        );
+        // One bit of the CA certificate's signature (made by the P-521 root) changed: that link
+        // fails, so the P-521 check is a real one.
+        let mut jwk = spec_jwk_of(X5C_KID);
+        let ca = jwk["x5c"][1].as_str().unwrap().to_owned();
+        let mut der = STANDARD.decode(ca).unwrap();
+        let last = der.len() - 1;
+        der[last] ^= 1;
+        jwk["x5c"][1] = Value::from(STANDARD.encode(&der));
+        let tampered = IssuerKey::from_jwk(&Value::Object(jwk)).unwrap();
+        assert_eq!(
+            tampered.check_x5c(SPEC_ISS, inside),
+            Err(X5cError::NotIssuedBy {
                 index: 1,
                 issuer: 2,
-                key: "EC P-521".to_owned(),
-                algorithm: "1.2.840.10045.4.3.4".to_owned(),
+                error: ChainError::Signature,
             })
         );
         assert_eq!(
@@ -1385,14 +1433,12 @@ mod tests {
         let Some(three) = dev_tools_key("valid_key_with_x5c.json") else {
             return;
         };
-        // P-256 leaf ← P-384 CA (verified here) ← P-521 root (not verifiable with ring).
+        // P-256 leaf ← P-384 CA ← P-521 root (ECDSA-SHA256): every link verifies.
         assert_eq!(
-            three.check_x5c(DEV_TOOLS_ISS, dev_tools_now()),
-            Err(X5cError::UnsupportedIssuerKey {
-                index: 1,
-                issuer: 2,
-                key: "EC P-521".to_owned(),
-                algorithm: "1.2.840.10045.4.3.2".to_owned(),
+            three.check_x5c_path(DEV_TOOLS_ISS, dev_tools_now()),
+            Ok(X5cPath {
+                certificates: 3,
+                ends_self_signed: true,
             })
         );
         // dev-tools' "wrong SAN in x5c cert" case.
@@ -1416,15 +1462,13 @@ mod tests {
             })
         );
 
-        // P-256 leaf ← P-521 root: the first link already needs P-521.
+        // P-256 leaf ← P-521 root: the first link is the P-521 one.
         let two = dev_tools_key("valid_2_chain.public.json").unwrap();
         assert_eq!(
-            two.check_x5c(DEV_TOOLS_ISS, dev_tools_now()),
-            Err(X5cError::UnsupportedIssuerKey {
-                index: 0,
-                issuer: 1,
-                key: "EC P-521".to_owned(),
-                algorithm: "1.2.840.10045.4.3.2".to_owned(),
+            two.check_x5c_path(DEV_TOOLS_ISS, dev_tools_now()),
+            Ok(X5cPath {
+                certificates: 2,
+                ends_self_signed: true,
             })
         );
     }

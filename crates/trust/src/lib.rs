@@ -13,10 +13,12 @@
 mod chain;
 pub mod icao;
 pub mod jwk;
+mod p521_ecdsa;
 pub mod revocation;
 pub mod shc_crl;
 mod signer;
 mod store;
+pub mod vci;
 
 pub use chain::{ChainError, verify_issued_by};
 pub use revocation::{HashType, RevocationList};

@@ -23,6 +23,7 @@ mod policy;
 mod report;
 pub mod schema;
 mod shc;
+mod shc_fhir;
 mod vds;
 
 use healthpass_codec::zlib;

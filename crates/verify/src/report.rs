@@ -215,6 +215,9 @@ pub enum ReasonCode {
     QrChunked,
     /// The issuer publishes revocations for this key and none were loaded. Warning only.
     RevocationListMissing,
+    /// A SMART Health Card's FHIR bundle breaks a size or data-minimisation rule of its
+    /// profile (long references, `Resource.id`, `Coding.display`, …). Warning only.
+    FhirProfileDeviation,
 }
 
 impl ReasonCode {
@@ -262,6 +265,7 @@ impl ReasonCode {
             Self::JwsTooLong => "jws_too_long",
             Self::QrChunked => "qr_chunked",
             Self::RevocationListMissing => "revocation_list_missing",
+            Self::FhirProfileDeviation => "fhir_profile_deviation",
         }
     }
 
@@ -346,6 +350,10 @@ pub struct VerificationReport {
     /// The issuer's URL (SMART Health Cards' `iss`, DIVOC's `issuer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The issuer's display name, as the trust source that vouches for it gives it (a VCI
+    /// directory snapshot's `name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
     /// CWT `iat`.
     pub issued_at: Option<Timestamp>,
     /// CWT `exp`.
@@ -401,6 +409,7 @@ impl VerificationReport {
             kid: None,
             issuer_country: None,
             issuer: None,
+            issuer_name: None,
             issued_at: None,
             expires_at: None,
             certificate_type: None,

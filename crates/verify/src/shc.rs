@@ -160,6 +160,16 @@ pub(crate) fn verify(
             ),
         )
     };
+    let fhir = crate::shc_fhir::check(&claims.fhir_bundle);
+    for error in fhir.errors {
+        report.checks.schema = report.fail(ReasonCode::SchemaInvalid, error);
+    }
+    if !fhir.deviations.is_empty() {
+        report.warn(
+            ReasonCode::FhirProfileDeviation,
+            crate::shc_fhir::summary(&fhir.deviations),
+        );
+    }
     report.checks.revocation = match (&verified_key, &kid) {
         (Some(key), Some(kid)) => check_revocation(&claims, key, kid, trust, report),
         _ => Outcome::Skipped,
@@ -317,6 +327,7 @@ fn check_signature(
         );
         return None;
     };
+    report.issuer_name = issuer.name.clone();
     let Some(key) = issuer.key(kid) else {
         report.checks.signer = report.fail(
             ReasonCode::SignerUnknown,
@@ -409,8 +420,8 @@ fn check_validity(
                 ReasonCode::SignerExpired,
                 format!("the issuer key's certificate chain (x5c) is not valid at {now}: {err}"),
             ),
-            // ring has no P-521: such a chain cannot be checked here, which says nothing
-            // against it.
+            // A CA key on a curve this verifier does not implement (P-256, P-384 and P-521
+            // are checked): the chain cannot be checked here, which says nothing against it.
             X5cError::UnsupportedIssuerKey { .. } => report.warn(
                 ReasonCode::SignerCertificateInvalid,
                 format!("the issuer key's certificate chain (x5c) was not checked: {err}"),

@@ -1224,6 +1224,130 @@ fn decode_and_verify_other_formats() {
     assert_eq!(report["reasons"][0]["code"], "expired");
 }
 
+/// `verify --shc-directory`: a VCI directory snapshot signed with OpenSSL (fixtures/vci) is
+/// checked, its issuers trusted under their names, its revocation lists applied, and its age
+/// counted as the trust data's; a changed snapshot, a missing signature and another signer are
+/// refused before any card is looked at.
+#[test]
+fn verify_trusts_a_signed_vci_directory_snapshot() {
+    let Some(spec) = crate::common::corpus_dir("shc-spec-examples") else {
+        return;
+    };
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vci");
+    let snapshot = fixtures.join("vci_snapshot.json");
+    let snapshot = snapshot.to_str().unwrap();
+    let cert = fixtures.join("signer.crt");
+    let cert = cert.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let card = spec.join("example-00-d-jws.txt");
+    let card = format!("@{}", card.display());
+    let verify = |snapshot: &str, at: &str| {
+        healthpass(
+            dir.path(),
+            &[
+                "verify",
+                "--json",
+                "--shc-directory",
+                snapshot,
+                "--shc-directory-cert",
+                cert,
+                "--at",
+                at,
+                &card,
+            ],
+        )
+    };
+    // 12 hours after the snapshot was taken.
+    let out = verify(snapshot, "2024-06-01T00:00:00Z");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["verdict"], "green");
+    assert_eq!(report["issuer_name"], "SMART Health Cards example issuer");
+    assert!(
+        stderr(&out).contains("directory snapshot of 2024-05-31T12:00:00Z"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("2 issuers, 3 keys trusted"),
+        "{}",
+        stderr(&out)
+    );
+    // The snapshot's revocation list applies: example 03's rid is listed with a cut-off
+    // (1664492124 = 2022-09-29) before the card's nbf, so it is not revoked; its revocation
+    // check ran (pass), which it could not without the list.
+    let ex03 = format!("@{}", spec.join("example-03-d-jws.txt").display());
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--json",
+            "--shc-directory",
+            snapshot,
+            "--shc-directory-cert",
+            cert,
+            "--at",
+            "2024-06-01T00:00:00Z",
+            &ex03,
+        ],
+    );
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["checks"]["revocation"], "pass", "{report}");
+    // Three days later the trust data is stale (default --trust-max-age 24h): yellow at best.
+    let out = verify(snapshot, "2024-06-03T12:00:00Z");
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["verdict"], "yellow", "{report}");
+    assert_eq!(report["reasons"][0]["code"], "trust_data_stale");
+
+    // One byte changed (a key's coordinate): refused as a whole, exit 2, nothing verified.
+    let changed = dir.path().join("changed.json");
+    let text = std::fs::read_to_string(snapshot).unwrap();
+    std::fs::write(&changed, text.replacen("11XvRWy1I2S0", "11XvRWy1I2S1", 1)).unwrap();
+    std::fs::copy(
+        fixtures.join("vci_snapshot.sig"),
+        dir.path().join("changed.sig"),
+    )
+    .unwrap();
+    let out = verify(changed.to_str().unwrap(), "2024-06-01T00:00:00Z");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("signature does not verify"),
+        "{}",
+        stderr(&out)
+    );
+    // No signature beside the snapshot.
+    let unsigned = dir.path().join("unsigned.json");
+    std::fs::write(&unsigned, &text).unwrap();
+    let out = verify(unsigned.to_str().unwrap(), "2024-06-01T00:00:00Z");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unsigned.sig"), "{}", stderr(&out));
+    // Without --shc-directory-cert the VCI key is expected, and this snapshot is not VCI's.
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--shc-directory",
+            snapshot,
+            "--at",
+            "2024-06-01T00:00:00Z",
+            &card,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("signature does not verify"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// An issuer's whole path from the command line: make keys, issue a SMART card and an ICAO
 /// seal (text and QR image), scan the images, verify with the published keys and the CSCA.
 #[test]
