@@ -89,12 +89,40 @@ pub fn detect_format(text: &str) -> Option<Format> {
     // `HC2:` and later versions go down the HCERT path, which names the version it refuses.
     if t.starts_with("HC") && t.as_bytes().get(2).is_some_and(u8::is_ascii_digit) {
         Some(Format::Hc1)
+    } else if t.starts_with('{') {
+        json_format(t)
     } else if shc::looks_like_shc(t) {
         Some(Format::Shc)
     } else if healthpass_codec::vds::looks_like_seal(t) {
         Some(Format::IcaoVdsNc)
     } else if healthpass_codec::divoc::looks_like_divoc(t.as_bytes()) {
         Some(Format::Divoc)
+    } else {
+        None
+    }
+}
+
+/// A JSON text is a SMART Health Card file (`{"verifiableCredential": [...]}`, or a FHIR
+/// `Parameters` answer naming it) or an ICAO seal (`{"data": …, "sig": …}`). Plain member
+/// names decide at the cost of a substring search, which is all the hot path pays; a text
+/// that holds both names, or neither written plainly, is settled by its top-level members as
+/// JSON reads them (escapes such as `"d\u0061ta"` included). A `verifiableCredential` key
+/// inside a seal's message no longer makes the seal a SMART file, and a seal with escaped
+/// member names is still a seal.
+fn json_format(t: &str) -> Option<Format> {
+    let shc = t.contains("\"verifiableCredential\"");
+    let seal = t.contains("\"data\"") && t.contains("\"sig\"");
+    match (shc, seal) {
+        (true, false) => return Some(Format::Shc),
+        (false, true) if !t.contains('\\') => return Some(Format::IcaoVdsNc),
+        _ => {}
+    }
+    let members: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        serde_json::from_str(t).ok()?;
+    if members.len() == 2 && members.contains_key("data") && members.contains_key("sig") {
+        Some(Format::IcaoVdsNc)
+    } else if members.contains_key("verifiableCredential") || members.contains_key("parameter") {
+        Some(Format::Shc)
     } else {
         None
     }
@@ -189,4 +217,38 @@ pub(crate) fn check_signer_validity(
 pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_from_the_text() {
+        let seal = r#"{"data":{"hdr":{"t":"icao.vacc","v":1,"is":"AUS"},"msg":{}},"sig":{"alg":"ES256","cer":"x","sigvl":"y"}}"#;
+        assert_eq!(detect_format(seal), Some(Format::IcaoVdsNc));
+        assert_eq!(
+            detect_format(&format!("\u{feff}  {seal}")),
+            Some(Format::IcaoVdsNc)
+        );
+        // Member names written with escapes are the same names to JSON (found by the
+        // vds_seal fuzz target: such a seal read as no format at all).
+        let escaped = seal.replacen("\"data\"", "\"d\\u0061ta\"", 1);
+        assert_eq!(detect_format(&escaped), Some(Format::IcaoVdsNc));
+        // A seal whose message has a `verifiableCredential` member is still a seal.
+        let confusing = seal.replacen("\"msg\":{}", "\"msg\":{\"verifiableCredential\":1}", 1);
+        assert_eq!(detect_format(&confusing), Some(Format::IcaoVdsNc));
+        let file = r#"{"verifiableCredential":["eyJhbGciOiJFUzI1NiJ9.e30.c2ln"]}"#;
+        assert_eq!(detect_format(file), Some(Format::Shc));
+        let parameters = r#"{"resourceType":"Parameters","parameter":[{"name":"verifiableCredential","valueString":"eyJ.e30.c2ln"}]}"#;
+        assert_eq!(detect_format(parameters), Some(Format::Shc));
+        // A file that also carries `data` and `sig` members somewhere inside is a file.
+        let both = r#"{"verifiableCredential":[],"x":{"data":1,"sig":2}}"#;
+        assert_eq!(detect_format(both), Some(Format::Shc));
+        assert_eq!(detect_format(r#"{"name":"not a certificate"}"#), None);
+        assert_eq!(detect_format("{not json"), None);
+        assert_eq!(detect_format("HC1:NCF"), Some(Format::Hc1));
+        assert_eq!(detect_format("shc:/5676"), Some(Format::Shc));
+        assert_eq!(detect_format("B64:UEsDBA"), Some(Format::Divoc));
+    }
 }
