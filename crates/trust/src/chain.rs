@@ -1,6 +1,7 @@
-//! Certificate chains of the HCERT PKI, which has two levels: a country's CSCA signs its
-//! document signers (and, on the trust network, nothing else is needed). The signature is
-//! checked over the `tbsCertificate` bytes exactly as received.
+//! Certificate chains: a country's CSCA signs its document signers (HCERT) or barcode signers
+//! (ICAO), and SMART issuers' x5c chains link a leaf to its CAs. The signature is checked over
+//! the `tbsCertificate` bytes exactly as received. Issuer keys: EC P-256, P-384 (`ring`),
+//! P-521 (`p521`, which ring lacks; SMART chains and many CSCAs use it) and RSA.
 
 use crate::signer::{PublicKey, SignerCertificate};
 use der::Decode;
@@ -11,6 +12,10 @@ use x509_cert::Certificate;
 
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const OID_RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const OID_RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
@@ -87,6 +92,47 @@ pub fn verify_issued_by(
         (OID_RSA_PSS, PublicKey::Rsa { pkcs1, .. }) => {
             UnparsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA256, pkcs1).verify(tbs, sig)
         }
+        (_, PublicKey::Unsupported { .. }) => {
+            // Curves the signer type does not keep a key for: read the issuer's SPKI.
+            let spki = issuer_cert.tbs_certificate().subject_public_key_info();
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .filter(|_| spki.algorithm.oid == OID_EC_PUBLIC_KEY)
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            let key = spki.subject_public_key.raw_bytes();
+            match (curve, algorithm) {
+                (Some(OID_P384), OID_ECDSA_SHA256) => {
+                    UnparsedPublicKey::new(&signature::ECDSA_P384_SHA256_ASN1, key).verify(tbs, sig)
+                }
+                (Some(OID_P384), OID_ECDSA_SHA384) => {
+                    UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_ASN1, key).verify(tbs, sig)
+                }
+                (Some(OID_P521), OID_ECDSA_SHA256 | OID_ECDSA_SHA384 | OID_ECDSA_SHA512) => {
+                    let digest = match algorithm {
+                        OID_ECDSA_SHA256 => &ring::digest::SHA256,
+                        OID_ECDSA_SHA384 => &ring::digest::SHA384,
+                        _ => &ring::digest::SHA512,
+                    };
+                    if crate::p521_ecdsa::verify(key, digest, tbs, sig) {
+                        Ok(())
+                    } else {
+                        Err(ring::error::Unspecified)
+                    }
+                }
+                _ => {
+                    return Err(ChainError::Algorithm {
+                        algorithm: algorithm.to_string(),
+                        key: match curve {
+                            Some(OID_P384) => "EC P-384".to_owned(),
+                            Some(OID_P521) => "EC P-521".to_owned(),
+                            _ => issuer.public_key().describe(),
+                        },
+                    });
+                }
+            }
+        }
         _ => return Err(unsupported()),
     };
     verified.map_err(|_| ChainError::Signature)
@@ -94,7 +140,7 @@ pub fn verify_issued_by(
 
 /// The `tbsCertificate` TLV of a DER certificate, as received (re-encoding could differ for
 /// the tolerated non-DER certificates).
-fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
+pub(crate) fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
     let (_, outer_value, _) = tlv(der)?;
     let (tbs, _, _) = tlv(outer_value)?;
     Some(tbs)
@@ -119,4 +165,50 @@ fn tlv(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let end = header.checked_add(len)?;
     let whole = bytes.get(..end)?;
     Some((whole, &whole[header..], &bytes[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CA on `ca_alg` and a P-256 signer it issues, as (signer DER, CA DER).
+    fn pair(ca_alg: &'static rcgen::SignatureAlgorithm) -> (Vec<u8>, Vec<u8>) {
+        let ca_key = rcgen::KeyPair::generate_for(ca_alg).unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Test CSCA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Test signer");
+        let signer = params.signed_by(&key, &issuer).unwrap();
+        (signer.der().to_vec(), ca.der().to_vec())
+    }
+
+    #[test]
+    fn a_p384_ca_issues_and_a_changed_signature_fails() {
+        // Many CSCAs are P-384; a barcode or document signer under one must chain.
+        let (signer, ca) = pair(&rcgen::PKCS_ECDSA_P384_SHA384);
+        let signer_cert = SignerCertificate::from_der(&signer).unwrap();
+        let ca_cert = SignerCertificate::from_der(&ca).unwrap();
+        assert_eq!(verify_issued_by(&signer_cert, &ca_cert), Ok(()));
+        let mut forged = signer.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let forged = SignerCertificate::from_der(&forged).unwrap();
+        assert_eq!(
+            verify_issued_by(&forged, &ca_cert),
+            Err(ChainError::Signature)
+        );
+        // The CA is not issued by its signer.
+        assert!(matches!(
+            verify_issued_by(&ca_cert, &signer_cert),
+            Err(ChainError::IssuerName { .. })
+        ));
+    }
 }

@@ -19,7 +19,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use der::Decode;
-use der::asn1::{AnyRef, IntRef, ObjectIdentifier};
+use der::asn1::IntRef;
 use healthpass_codec::json::{JsonError, parse_strict};
 use jiff::Timestamp;
 use ring::signature::{self, UnparsedPublicKey};
@@ -31,14 +31,6 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::chain::{ChainError, verify_issued_by};
 use crate::signer::{PublicKey, SignerCertificate};
-
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
-const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 
 /// Length of a P-256 coordinate.
 const COORDINATE_LEN: usize = 32;
@@ -608,93 +600,16 @@ fn check_link(
     };
     match verify_issued_by(child, issuer) {
         Ok(()) => Ok(()),
-        // `verify_issued_by` knows the HCERT keys (P-256, RSA); SHC chains put their CAs on
-        // P-384 and P-521, so those are handled here. It checks the issuer name before the
-        // algorithm, so the names already match when it reports one it does not support.
-        Err(ChainError::Algorithm { .. }) => check_other_curve(child, issuer, index, issuer_index)
-            .map_err(|e| match e {
-                LinkFailure::Signature => not_issued(ChainError::Signature),
-                LinkFailure::Report(e) => e,
-            }),
+        // A key the chain code cannot use: reported, not skipped. It checks the issuer name
+        // before the algorithm, so the names already match here.
+        Err(ChainError::Algorithm { algorithm, key }) => Err(X5cError::UnsupportedIssuerKey {
+            index,
+            issuer: issuer_index,
+            key,
+            algorithm,
+        }),
         Err(error) => Err(not_issued(error)),
     }
-}
-
-enum LinkFailure {
-    Signature,
-    Report(X5cError),
-}
-
-/// Verifies a certificate signature by an EC issuer key on a curve `chain.rs` does not take.
-fn check_other_curve(
-    child: &SignerCertificate,
-    issuer: &SignerCertificate,
-    index: usize,
-    issuer_index: usize,
-) -> Result<(), LinkFailure> {
-    let child_cert = reread(child, index).map_err(LinkFailure::Report)?;
-    let issuer_cert = reread(issuer, issuer_index).map_err(LinkFailure::Report)?;
-    let spki = issuer_cert.tbs_certificate().subject_public_key_info();
-    let curve = (spki.algorithm.oid == OID_EC_PUBLIC_KEY)
-        .then(|| {
-            spki.algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
-        })
-        .flatten();
-    let algorithm = child_cert.signature_algorithm().oid;
-    let tbs = raw_tbs(child.der()).ok_or_else(|| {
-        LinkFailure::Report(X5cError::Unreadable {
-            index,
-            detail: "no tbsCertificate".to_owned(),
-        })
-    })?;
-    let key = spki.subject_public_key.raw_bytes();
-    let signature = child_cert.signature().raw_bytes();
-    let ring_verifier: &dyn signature::VerificationAlgorithm = match (curve, algorithm) {
-        (Some(OID_P384), OID_ECDSA_SHA256) => &signature::ECDSA_P384_SHA256_ASN1,
-        (Some(OID_P384), OID_ECDSA_SHA384) => &signature::ECDSA_P384_SHA384_ASN1,
-        (Some(OID_P521), hash @ (OID_ECDSA_SHA256 | OID_ECDSA_SHA384 | OID_ECDSA_SHA512)) => {
-            let digest = match hash {
-                OID_ECDSA_SHA256 => &ring::digest::SHA256,
-                OID_ECDSA_SHA384 => &ring::digest::SHA384,
-                _ => &ring::digest::SHA512,
-            };
-            return if crate::p521_ecdsa::verify(key, digest, tbs, signature) {
-                Ok(())
-            } else {
-                Err(LinkFailure::Signature)
-            };
-        }
-        _ => {
-            let key = match curve {
-                Some(OID_P256) => "EC P-256".to_owned(),
-                Some(OID_P384) => "EC P-384".to_owned(),
-                Some(OID_P521) => "EC P-521".to_owned(),
-                Some(other) => format!("EC {other}"),
-                None => issuer.public_key().describe(),
-            };
-            return Err(LinkFailure::Report(X5cError::UnsupportedIssuerKey {
-                index,
-                issuer: issuer_index,
-                key,
-                algorithm: algorithm.to_string(),
-            }));
-        }
-    };
-    UnparsedPublicKey::new(ring_verifier, key)
-        .verify(tbs, signature)
-        .map_err(|_| LinkFailure::Signature)
-}
-
-/// The `tbsCertificate` TLV as received (the signature covers these bytes, and re-encoding a
-/// parsed certificate could differ from them).
-pub(crate) fn raw_tbs(der: &[u8]) -> Option<&[u8]> {
-    let outer = AnyRef::from_der(der).ok()?;
-    let body = outer.value();
-    let (_tbs, rest) = AnyRef::from_der_partial(body).ok()?;
-    Some(&body[..body.len() - rest.len()])
 }
 
 /// Whether `signature` is an ASN.1 DER `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`.
@@ -1550,8 +1465,8 @@ mod tests {
     fn raw_tbs_is_the_first_element() {
         // SEQUENCE { SEQUENCE { INTEGER 1 }, NULL }
         let der = [0x30, 0x07, 0x30, 0x03, 0x02, 0x01, 0x01, 0x05, 0x00];
-        assert_eq!(raw_tbs(&der), Some(&der[2..7]));
-        assert_eq!(raw_tbs(&[0x30, 0x05, 0x30]), None);
+        assert_eq!(crate::chain::raw_tbs(&der), Some(&der[2..7]));
+        assert_eq!(crate::chain::raw_tbs(&[0x30, 0x05, 0x30]), None);
     }
 
     #[test]

@@ -624,7 +624,7 @@ mod tests {
             .subject_public_key_info()
             .subject_public_key
             .raw_bytes();
-        let tbs = crate::jwk::raw_tbs(der).unwrap();
+        let tbs = crate::chain::raw_tbs(der).unwrap();
         let signature = cert.signature().raw_bytes();
         assert!(crate::p521_ecdsa::verify(
             key,
