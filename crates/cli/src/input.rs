@@ -365,10 +365,27 @@ pub fn add_shc_directory(
     Ok(directory.time)
 }
 
-/// `--csca PATH`: country signing CA certificates (PEM, DER or Base64; a file or a folder)
-/// that anchor ICAO VDS-NC barcode signers.
-pub fn add_cscas(store: &mut TrustStore, path: &Path) -> anyhow::Result<usize> {
-    let files: Vec<PathBuf> = if path.is_dir() {
+/// `--csca-crl PATH`: the CSCAs' revocation lists (a file or a folder of DER/PEM CRLs), each
+/// checked against the CSCA that signed it.
+pub fn add_csca_crls(store: &mut TrustStore, path: &Path, now: Timestamp) -> anyhow::Result<()> {
+    for file in files_of(path)? {
+        let list = store
+            .add_csca_revocation_list(&read_file(&file)?, now)
+            .with_context(|| format!("{}: revocation list refused", file.display()))?;
+        eprintln!(
+            "{}: revocation list of {} issued {}: {} certificates revoked",
+            file.display(),
+            list.issuer(),
+            list.this_update(),
+            list.len()
+        );
+    }
+    Ok(())
+}
+
+/// The files of a folder (sorted), or the path itself.
+fn files_of(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    Ok(if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read {}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -378,7 +395,13 @@ pub fn add_cscas(store: &mut TrustStore, path: &Path) -> anyhow::Result<usize> {
         files
     } else {
         vec![path.to_owned()]
-    };
+    })
+}
+
+/// `--csca PATH`: country signing CA certificates (PEM, DER or Base64; a file or a folder)
+/// that anchor ICAO VDS-NC barcode signers.
+pub fn add_cscas(store: &mut TrustStore, path: &Path) -> anyhow::Result<usize> {
+    let files = files_of(path)?;
     let mut added = 0;
     for file in files {
         for der in TrustStore::parse_certificates(&read_file(&file)?) {

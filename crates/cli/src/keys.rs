@@ -36,7 +36,8 @@ pub struct IcaoTestPkiArgs {
     /// The country, ISO 3166-1 alpha-2.
     #[arg(long, value_name = "CC")]
     country: String,
-    /// Folder to write csca.crt.pem, bsc.crt.pem and bsc.key.pem into.
+    /// Folder to write csca.crt.pem, csca.key.pem, csca.crl (the CSCA's revocation list,
+    /// empty, due again in 30 days), bsc.crt.pem and bsc.key.pem into.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Days the certificates are valid.
@@ -141,9 +142,12 @@ fn icao_test_pki(args: IcaoTestPkiArgs) -> anyhow::Result<ExitCode> {
     )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let crl = healthpass_issue::pki::icao_test_revocation_list(&pki, false, start, 30)?;
     crate::input::write_atomic(&args.out.join("csca.crt.pem"), pki.csca_cert_pem.as_bytes())?;
+    crate::input::write_secret_atomic(&args.out.join("csca.key.pem"), pki.csca_key_pem.as_bytes())?;
+    crate::input::write_atomic(&args.out.join("csca.crl"), &crl)?;
     crate::input::write_atomic(&args.out.join("bsc.crt.pem"), pki.bsc_cert_pem.as_bytes())?;
-    crate::input::write_atomic(&args.out.join("bsc.key.pem"), pki.bsc_key_pem.as_bytes())?;
+    crate::input::write_secret_atomic(&args.out.join("bsc.key.pem"), pki.bsc_key_pem.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,6 +40,10 @@ pub struct VerifyArgs {
     /// signers; repeatable. A barcode signer certificate given with --trust is trusted as is.
     #[arg(long = "csca", value_name = "PATH")]
     cscas: Vec<PathBuf>,
+    /// Revocation lists (X.509 CRL, DER or PEM; a file or a folder) of those CSCAs: a barcode
+    /// signer they list is red (`signer_revoked`). Each must be signed by a --csca.
+    #[arg(long = "csca-crl", value_name = "PATH", requires = "cscas")]
+    csca_crls: Vec<PathBuf>,
     /// How old synced trust data may be before the verdict is at best yellow
     /// (`trust_data_stale`): e.g. 24h, 90m, 2h30m.
     #[arg(long, value_name = "DURATION", default_value = "24h")]
@@ -114,6 +118,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     for path in &args.cscas {
         input::add_cscas(&mut trust, path)?;
+    }
+    for path in &args.csca_crls {
+        input::add_csca_crls(&mut trust, path, now)?;
     }
     let policy = match &args.country {
         Some(country) => {

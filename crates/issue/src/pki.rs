@@ -378,6 +378,12 @@ pub struct IcaoTestPki {
     pub bsc_cert_der: Vec<u8>,
     /// Barcode signer private key (PKCS#8).
     pub bsc_key_pem: String,
+    /// CSCA private key (PKCS#8), to sign revocation lists.
+    pub csca_key_pem: String,
+    /// The CSCA's country (alpha-2), as in its name.
+    pub country: String,
+    /// The barcode signer's serial number (DER content octets).
+    pub bsc_serial: Vec<u8>,
 }
 
 /// Makes a CSCA of `country` (alpha-2, as in certificate names) and a barcode signer valid
@@ -402,6 +408,7 @@ pub fn generate_icao_test_pki(
     csca.not_before = to_offset(not_before)?;
     csca.not_after = to_offset(until)?;
     let csca_cert = csca.self_signed(&csca_key).map_err(generate)?;
+    let csca_key_pem = csca_key.serialize_pem();
     let issuer = Issuer::new(csca, csca_key);
 
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(generate)?;
@@ -429,11 +436,61 @@ pub fn generate_icao_test_pki(
     bsc.not_before = to_offset(not_before)?;
     bsc.not_after = to_offset(until)?;
     bsc.use_authority_key_identifier_extension = true;
+    // A positive 16-byte serial, kept so a revocation list can name it.
+    let mut serial = [0u8; 16];
+    getrandom::fill(&mut serial).map_err(generate)?;
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    bsc.serial_number = Some(rcgen::SerialNumber::from(serial.to_vec()));
     let bsc_cert = bsc.signed_by(&key, &issuer).map_err(generate)?;
     Ok(IcaoTestPki {
         csca_cert_pem: csca_cert.pem(),
         bsc_cert_pem: bsc_cert.pem(),
         bsc_cert_der: bsc_cert.der().to_vec(),
         bsc_key_pem: key.serialize_pem(),
+        csca_key_pem,
+        country: country.to_owned(),
+        bsc_serial: serial.to_vec(),
     })
+}
+
+/// The test CSCA's revocation list (DER), issued at `this_update` and due again `days` later,
+/// revoking its barcode signer (as of `this_update`) when `revoke_bsc` is set.
+pub fn icao_test_revocation_list(
+    pki: &IcaoTestPki,
+    revoke_bsc: bool,
+    this_update: jiff::Timestamp,
+    days: i64,
+) -> Result<Vec<u8>, PkiError> {
+    let next_update = this_update
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .map_err(generate)?;
+    // The CRL names its issuer by the CSCA's name, made exactly as the certificate's was.
+    let mut csca = CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
+    csca.distinguished_name = name(&pki.country, "Health CSCA");
+    csca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let issuer = Issuer::new(
+        csca,
+        KeyPair::from_pem(&pki.csca_key_pem).map_err(generate)?,
+    );
+    let revoked_certs = if revoke_bsc {
+        vec![rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from(pki.bsc_serial.clone()),
+            revocation_time: to_offset(this_update)?,
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    let list = rcgen::CertificateRevocationListParams {
+        this_update: to_offset(this_update)?,
+        next_update: to_offset(next_update)?,
+        crl_number: rcgen::SerialNumber::from(vec![1]),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .map_err(generate)?;
+    Ok(list.der().to_vec())
 }

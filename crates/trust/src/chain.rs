@@ -66,8 +66,24 @@ pub fn verify_issued_by(
         });
     }
     let tbs = raw_tbs(child.der()).ok_or_else(|| ChainError::Der("no tbsCertificate".into()))?;
-    let algorithm = cert.signature_algorithm().oid;
-    let sig = cert.signature().raw_bytes();
+    verify_signed_by(
+        issuer,
+        &issuer_cert,
+        cert.signature_algorithm().oid,
+        tbs,
+        cert.signature().raw_bytes(),
+    )
+}
+
+/// Checks `sig`, made with `algorithm`, over `tbs` (a certificate's or a CRL's to-be-signed
+/// bytes as received) with the key of `issuer` (`issuer_cert` is its parsed form).
+pub(crate) fn verify_signed_by(
+    issuer: &SignerCertificate,
+    issuer_cert: &Certificate,
+    algorithm: ObjectIdentifier,
+    tbs: &[u8],
+    sig: &[u8],
+) -> Result<(), ChainError> {
     let unsupported = || ChainError::Algorithm {
         algorithm: algorithm.to_string(),
         key: issuer.public_key().describe(),

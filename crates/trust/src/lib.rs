@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod chain;
+pub mod crl;
 pub mod icao;
 pub mod jwk;
 mod p521_ecdsa;

@@ -23,6 +23,8 @@ pub struct TrustStore {
     shc_issuers: HashMap<String, ShcIssuer>,
     /// Country signing CA certificates that anchor ICAO VDS-NC barcode signers.
     cscas: Vec<Arc<SignerCertificate>>,
+    /// Revocation lists of those CAs, each verified against its CA.
+    ca_revocation_lists: Vec<Arc<crate::crl::CaRevocationList>>,
 }
 
 /// A SMART Health Card issuer the verifier trusts: its keys, and the revocation lists of the
@@ -172,6 +174,48 @@ impl TrustStore {
     /// Every trusted SMART Health Card issuer's `iss`.
     pub fn shc_issuer_urls(&self) -> impl Iterator<Item = &str> {
         self.shc_issuers.keys().map(String::as_str)
+    }
+
+    /// Adds the revocation list of a trusted CA: `bytes` (DER or PEM) must be signed by one of
+    /// the CSCAs already added, valid at `now`. Returns the list's issuer, or why no CSCA
+    /// signed it (the error for the CSCA whose name it carries, if one does).
+    pub fn add_csca_revocation_list(
+        &mut self,
+        bytes: &[u8],
+        now: jiff::Timestamp,
+    ) -> Result<Arc<crate::crl::CaRevocationList>, crate::crl::CrlError> {
+        let mut last = None;
+        for csca in &self.cscas {
+            match crate::crl::CaRevocationList::verify(bytes, csca, now) {
+                Ok(list) => {
+                    let list = Arc::new(list);
+                    self.ca_revocation_lists.push(Arc::clone(&list));
+                    return Ok(list);
+                }
+                // Prefer the error of a CA whose name the list carries.
+                Err(crate::crl::CrlError::IssuerName { issuer, ca }) => {
+                    if last.is_none() {
+                        last = Some(crate::crl::CrlError::IssuerName { issuer, ca });
+                    }
+                }
+                Err(other) => last = Some(other),
+            }
+        }
+        Err(last.unwrap_or(crate::crl::CrlError::IssuerName {
+            issuer: "(the list's issuer)".to_owned(),
+            ca: "no CSCA (add CSCAs first)".to_owned(),
+        }))
+    }
+
+    /// The loaded revocation list of `signer`'s issuer, if any, with whether and when it
+    /// revokes `signer`.
+    pub fn ca_revocation(
+        &self,
+        signer: &SignerCertificate,
+    ) -> Option<(&crate::crl::CaRevocationList, Option<jiff::Timestamp>)> {
+        self.ca_revocation_lists
+            .iter()
+            .find_map(|list| list.status(signer).map(|status| (list.as_ref(), status)))
     }
 
     /// Trusts a country signing CA for ICAO VDS-NC seals: a seal's barcode signer must be

@@ -215,6 +215,11 @@ pub enum ReasonCode {
     QrChunked,
     /// The issuer publishes revocations for this key and none were loaded. Warning only.
     RevocationListMissing,
+    /// The signer certificate is on its CA's revocation list.
+    SignerRevoked,
+    /// A CA revocation list is past its `nextUpdate`; a newer one may revoke more. Warning
+    /// only.
+    RevocationListOutdated,
     /// A SMART Health Card's FHIR bundle breaks a size or data-minimisation rule of its
     /// profile (long references, `Resource.id`, `Coding.display`, …). Warning only.
     FhirProfileDeviation,
@@ -265,6 +270,8 @@ impl ReasonCode {
             Self::JwsTooLong => "jws_too_long",
             Self::QrChunked => "qr_chunked",
             Self::RevocationListMissing => "revocation_list_missing",
+            Self::SignerRevoked => "signer_revoked",
+            Self::RevocationListOutdated => "revocation_list_outdated",
             Self::FhirProfileDeviation => "fhir_profile_deviation",
         }
     }

@@ -109,14 +109,52 @@ pub(crate) fn verify(
             format!("the seal's message lacks {}", missing.join(", ")),
         )
     };
-    // CSCA revocation lists are not distributed to this verifier yet.
-    report.checks.revocation = Outcome::NotApplicable;
+    report.checks.revocation = match &signer {
+        Some(signer) => check_revocation(signer, trust, now, report),
+        None => Outcome::Skipped,
+    };
     report.certificate_type = Some(match seal.seal_type {
         SealType::Vaccination => CertificateType::Vaccination,
         SealType::Test => CertificateType::Test,
     });
     report.credential = Some(credential);
     report.certificate = Some(seal.data);
+}
+
+/// The barcode signer against its CSCA's revocation list, when one is loaded (ICAO Doc 9303
+/// part 12: CSCAs publish CRLs through the PKD). Without a list there is nothing to check.
+fn check_revocation(
+    signer: &SignerCertificate,
+    trust: &TrustStore,
+    now: Timestamp,
+    report: &mut VerificationReport,
+) -> Outcome {
+    let Some((list, revoked)) = trust.ca_revocation(signer) else {
+        return Outcome::NotApplicable;
+    };
+    if let Some(at) = revoked {
+        return report.fail(
+            ReasonCode::SignerRevoked,
+            format!(
+                "the seal's signer certificate ({}) was revoked by {} on {at} (revocation list of {})",
+                signer.subject(),
+                list.issuer(),
+                list.this_update()
+            ),
+        );
+    }
+    if !list.is_current(now) {
+        report.warn(
+            ReasonCode::RevocationListOutdated,
+            format!(
+                "the revocation list of {} (issued {}) is past its next update; a newer one may \
+                 revoke more",
+                list.issuer(),
+                list.this_update()
+            ),
+        );
+    }
+    Outcome::Pass
 }
 
 fn find_csca(

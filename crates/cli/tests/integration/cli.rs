@@ -1422,6 +1422,27 @@ fn issue_shc_and_icao_from_the_command_line() {
         report.starts_with("GREEN  valid ICAO VDS-NC health seal (vaccination)"),
         "{report}"
     );
+    // With the CSCA's (empty) revocation list, the signer's revocation is checked.
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--json",
+            "--csca",
+            "icao/csca.crt.pem",
+            "--csca-crl",
+            "icao/csca.crl",
+            "@seal.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["checks"]["revocation"], "pass");
+    assert!(
+        stderr(&out).contains("0 certificates revoked"),
+        "{}",
+        stderr(&out)
+    );
     // Another CSCA: the seal's signer is unknown.
     run(&["keys", "icao-test-pki", "--country", "AU", "--out", "other"]);
     let out = healthpass(
@@ -1437,4 +1458,22 @@ fn issue_shc_and_icao_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["reasons"][0]["code"], "signer_unknown");
+    // Another CSCA's revocation list is refused before anything is verified.
+    let out = healthpass(
+        dir.path(),
+        &[
+            "verify",
+            "--csca",
+            "icao/csca.crt.pem",
+            "--csca-crl",
+            "other/csca.crl",
+            "@seal.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("revocation list refused"),
+        "{}",
+        stderr(&out)
+    );
 }

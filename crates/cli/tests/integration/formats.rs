@@ -949,6 +949,54 @@ fn icao_issue_verify_round_trip_anchored_in_a_csca() {
         report.credential.as_ref().unwrap().holder.name.as_deref(),
         Some("Smith Bill")
     );
+    assert_eq!(report.checks.revocation, Outcome::NotApplicable);
+    // The CSCA's revocation list: one that does not list the signer lets the revocation
+    // check pass; one that does makes the seal red; one past its next update still counts,
+    // with a warning.
+    let now = at("2026-06-01T00:00:00Z");
+    let revocation_list = |revoke, issued: &str, days| {
+        healthpass_issue::pki::icao_test_revocation_list(&pki, revoke, at(issued), days).unwrap()
+    };
+    let mut listed = trust.clone();
+    listed
+        .add_csca_revocation_list(&revocation_list(false, "2026-05-01T00:00:00Z", 60), now)
+        .unwrap();
+    let report = verify(&seal, now, &listed);
+    assert_eq!(report.verdict, Verdict::Green, "{:?}", report.reasons);
+    assert_eq!(report.checks.revocation, Outcome::Pass);
+    let mut revoked = trust.clone();
+    revoked
+        .add_csca_revocation_list(&revocation_list(true, "2026-05-01T00:00:00Z", 60), now)
+        .unwrap();
+    let report = verify(&seal, now, &revoked);
+    assert_eq!(codes(&report.reasons), [ReasonCode::SignerRevoked]);
+    assert_eq!(report.checks.revocation, Outcome::Fail);
+    let mut outdated = trust.clone();
+    outdated
+        .add_csca_revocation_list(&revocation_list(false, "2026-03-01T00:00:00Z", 30), now)
+        .unwrap();
+    let report = verify(&seal, now, &outdated);
+    assert_eq!(report.verdict, Verdict::Green);
+    assert_eq!(
+        codes(&report.warnings),
+        [ReasonCode::RevocationListOutdated]
+    );
+    // A list another CSCA signed is refused when loaded.
+    let stranger =
+        healthpass_issue::pki::generate_icao_test_pki("AU", start, 365, &["NV"]).unwrap();
+    let foreign = healthpass_issue::pki::icao_test_revocation_list(
+        &stranger,
+        true,
+        at("2026-05-01T00:00:00Z"),
+        60,
+    )
+    .unwrap();
+    assert!(
+        trust
+            .clone()
+            .add_csca_revocation_list(&foreign, now)
+            .is_err()
+    );
     // This signer lists only NV: it may not seal a test result.
     let mut test = serde_json::from_str::<Value>(&read(&icao, "test.txt")).unwrap()["data"].clone();
     test["hdr"]["is"] = "AUS".into();
