@@ -29,6 +29,24 @@ pub(crate) fn verify(
     key.verify_prehash(prehash.as_ref(), &signature).is_ok()
 }
 
+/// Whether `signature` (raw `r‖s`, 132 bytes, as JOSE and ICAO seals write ES512) is a valid
+/// signature of `message` hashed with `digest`, by the SEC1 point `public_key`.
+pub(crate) fn verify_fixed(
+    public_key: &[u8],
+    digest: &'static ring::digest::Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let (Ok(key), Ok(signature)) = (
+        VerifyingKey::from_sec1_bytes(public_key),
+        Signature::from_slice(signature),
+    ) else {
+        return false;
+    };
+    let prehash = ring::digest::digest(digest, message);
+    key.verify_prehash(prehash.as_ref(), &signature).is_ok()
+}
+
 /// `r‖s`, each left-padded to 66 bytes, from a strict DER `SEQUENCE { r INTEGER, s INTEGER }`.
 fn fixed_signature(der_signature: &[u8]) -> Option<Signature> {
     #[derive(der::Sequence)]
@@ -116,6 +134,34 @@ pub(crate) mod tests {
             &ring::digest::SHA256,
             b"tbs",
             &signature
+        ));
+    }
+
+    #[test]
+    fn raw_signatures_verify_as_es512() {
+        let key = test_key();
+        let point = key.verifying_key().to_sec1_point(false);
+        let prehash = ring::digest::digest(&ring::digest::SHA512, b"seal data");
+        let signature: Signature = key.sign_prehash(prehash.as_ref()).expect("signs");
+        let raw = signature.to_bytes();
+        assert_eq!(raw.len(), 132);
+        assert!(verify_fixed(
+            point.as_ref(),
+            &ring::digest::SHA512,
+            b"seal data",
+            &raw
+        ));
+        assert!(!verify_fixed(
+            point.as_ref(),
+            &ring::digest::SHA512,
+            b"seal datA",
+            &raw
+        ));
+        assert!(!verify_fixed(
+            point.as_ref(),
+            &ring::digest::SHA512,
+            b"seal data",
+            &raw[..131]
         ));
     }
 

@@ -13,6 +13,8 @@ const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
 const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 
@@ -180,6 +182,16 @@ pub enum SignatureError {
     /// The signature does not match.
     #[error("the signature does not match the signed data")]
     Invalid,
+    /// An ECDSA `r‖s` signature of the wrong length for its algorithm (ES384: 96, ES512: 132).
+    #[error("an {alg} signature is {expected} bytes (r‖s); this one has {len}")]
+    WrongLength {
+        /// The algorithm.
+        alg: &'static str,
+        /// The length it requires.
+        expected: usize,
+        /// The length found.
+        len: usize,
+    },
 }
 
 impl SignerCertificate {
@@ -311,6 +323,72 @@ impl SignerCertificate {
     }
 }
 
+impl SignerCertificate {
+    /// Verifies a JOSE-style ECDSA signature (`r‖s`) made with ES384 (P-384, SHA-384) or ES512
+    /// (P-521, SHA-512), as ICAO seals may carry; HCERT allows neither, so [`Self::verify`]
+    /// does not take them. The key is read from the certificate on each call (such signers are
+    /// rare; ES256, the common case, keeps its parsed key).
+    pub fn verify_es384_es512(
+        &self,
+        alg: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        let cert = Certificate::from_der(&self.der).map_err(|_| SignatureError::Invalid)?;
+        let spki = cert.tbs_certificate().subject_public_key_info();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .filter(|_| spki.algorithm.oid == OID_EC_PUBLIC_KEY)
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        let point = spki.subject_public_key.raw_bytes();
+        let length = |alg: &'static str, expected: usize| {
+            if signature.len() == expected {
+                Ok(())
+            } else {
+                Err(SignatureError::WrongLength {
+                    alg,
+                    expected,
+                    len: signature.len(),
+                })
+            }
+        };
+        let valid = match (alg, curve) {
+            ("ES384", Some(OID_P384)) => {
+                length("ES384", 96)?;
+                UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            ("ES512", Some(OID_P521)) => {
+                length("ES512", 132)?;
+                crate::p521_ecdsa::verify_fixed(point, &ring::digest::SHA512, message, signature)
+            }
+            ("ES384" | "ES512", _) => {
+                return Err(SignatureError::AlgorithmKeyMismatch {
+                    alg: alg.to_owned(),
+                    key: match curve {
+                        Some(OID_P384) => "EC P-384".to_owned(),
+                        Some(OID_P521) => "EC P-521".to_owned(),
+                        _ => self.public_key.describe(),
+                    },
+                });
+            }
+            _ => {
+                return Err(SignatureError::UnsupportedAlgorithm {
+                    alg: alg.to_owned(),
+                });
+            }
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(SignatureError::Invalid)
+        }
+    }
+}
+
 fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> PublicKey {
     let key_bytes = spki.subject_public_key.raw_bytes();
     let oid = spki.algorithm.oid;
@@ -434,6 +512,54 @@ mod tests {
             KeyUsage::Unreadable
         );
         assert_eq!(key_usage(None), KeyUsage::Any);
+    }
+
+    #[test]
+    fn es384_seals_verify_with_a_p384_signer() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let cert = rcgen::CertificateParams::new(Vec::new())
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let signer = SignerCertificate::from_der(cert.der()).unwrap();
+        let ring_key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+            &key.serialize_der(),
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let signature = ring_key
+            .sign(&ring::rand::SystemRandom::new(), b"data")
+            .unwrap();
+        assert_eq!(
+            signer.verify_es384_es512("ES384", b"data", signature.as_ref()),
+            Ok(())
+        );
+        assert_eq!(
+            signer.verify_es384_es512("ES384", b"datA", signature.as_ref()),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            signer.verify_es384_es512("ES384", b"data", &signature.as_ref()[..95]),
+            Err(SignatureError::WrongLength {
+                alg: "ES384",
+                expected: 96,
+                len: 95
+            })
+        );
+        assert_eq!(
+            signer.verify_es384_es512("ES512", b"data", signature.as_ref()),
+            Err(SignatureError::AlgorithmKeyMismatch {
+                alg: "ES512".to_owned(),
+                key: "EC P-384".to_owned()
+            })
+        );
+        // HCERT's verify does not take ES384 at all.
+        assert!(
+            signer
+                .verify(Some(&Algorithm::from_id(-35)), b"data", signature.as_ref())
+                .is_err()
+        );
     }
 
     #[test]

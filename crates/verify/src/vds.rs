@@ -184,10 +184,15 @@ fn check_signature(
     signer: &SignerCertificate,
     report: &mut VerificationReport,
 ) -> Outcome {
-    let alg = match seal.alg.as_str() {
-        "ES256" => Algorithm::from_id(-7),
-        "ES384" => Algorithm::from_id(-35),
-        "ES512" => Algorithm::from_id(-36),
+    let result = match seal.alg.as_str() {
+        "ES256" => signer.verify(
+            Some(&Algorithm::from_id(-7)),
+            &seal.signed_bytes(),
+            &seal.signature,
+        ),
+        alg @ ("ES384" | "ES512") => {
+            signer.verify_es384_es512(alg, &seal.signed_bytes(), &seal.signature)
+        }
         other => {
             return report.fail(
                 ReasonCode::AlgorithmNotAllowed,
@@ -195,9 +200,13 @@ fn check_signature(
             );
         }
     };
-    match signer.verify(Some(&alg), &seal.signed_bytes(), &seal.signature) {
+    match result {
         Ok(()) => Outcome::Pass,
-        Err(err @ (SignatureError::Invalid | SignatureError::BadLength { .. })) => report.fail(
+        Err(
+            err @ (SignatureError::Invalid
+            | SignatureError::BadLength { .. }
+            | SignatureError::WrongLength { .. }),
+        ) => report.fail(
             ReasonCode::SignatureInvalid,
             format!("the seal's signature over its canonical data does not verify: {err}"),
         ),
