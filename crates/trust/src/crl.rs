@@ -286,6 +286,25 @@ mod tests {
         assert!(CaRevocationList::verify(pem.as_bytes(), &pki.ca, now).is_ok());
     }
 
+    /// A CRL made by OpenSSL (`openssl ca -gencrl`) with a P-521 CA: an independent vector.
+    #[test]
+    fn an_openssl_crl_of_a_p521_ca() {
+        let ca =
+            SignerCertificate::from_der(include_bytes!("../testdata/ca-crl-issuer.der")).unwrap();
+        let revoked =
+            SignerCertificate::from_der(include_bytes!("../testdata/ca-crl-revoked.der")).unwrap();
+        let now = ts("2026-12-01T00:00:00Z");
+        let list =
+            CaRevocationList::verify(include_bytes!("../testdata/ca-crl.der"), &ca, now).unwrap();
+        assert_eq!(list.issuer(), "CN=healthpass test VCI snapshot signer");
+        assert_eq!(list.this_update(), ts("2026-11-28T01:17:24Z"));
+        assert!(list.is_current(now));
+        assert!(!list.is_current(ts("2026-12-29T00:00:00Z")));
+        assert_eq!(list.revoked_at(&revoked), Some(ts("2026-11-28T01:17:24Z")));
+        // The CA itself (serial 01 of its own name) is not listed.
+        assert_eq!(list.status(&ca), Some(None));
+    }
+
     #[test]
     fn a_list_not_signed_by_the_ca_is_refused() {
         let pki = make_pki("Test CSCA");

@@ -159,6 +159,19 @@ impl SnapshotSigner {
         Self::from_certificate(VCI_SNAPSHOT_CERTIFICATE_PEM.as_bytes(), now)
     }
 
+    /// A P-521 public key given as its SEC1 point (for a directory that publishes its key
+    /// without a certificate).
+    pub fn from_p521_point(point: &[u8]) -> Result<SnapshotSigner, DirectoryError> {
+        if p521::ecdsa::VerifyingKey::from_sec1_bytes(point).is_err() {
+            return Err(DirectoryError::SignerKeyUnsupported {
+                key: format!("{} bytes that are not a P-521 point", point.len()),
+            });
+        }
+        Ok(SnapshotSigner {
+            point: point.to_vec(),
+        })
+    }
+
     /// The key of `certificate` (PEM, DER or Base64), which must be valid at `now` and hold an
     /// EC P-521 key (VCI signs with `openssl dgst -sha512` under such a key).
     pub fn from_certificate(
