@@ -42,8 +42,11 @@ pub enum CrlError {
         /// The kid it names.
         found: String,
     },
-    /// A revocation method other than `rid`.
-    #[error("revocation method {method:?} is not supported; the spec defines \"rid\"")]
+    /// A revocation method other than `rid` (spec) and `hash-fhir` (RFC 002, for cards
+    /// without a `rid`).
+    #[error(
+        "revocation method {method:?} is not supported; the spec defines \"rid\", RFC 002 \"hash-fhir\""
+    )]
     Method {
         /// The method named.
         method: String,
@@ -107,10 +110,34 @@ pub enum CrlError {
     },
 }
 
+/// How a list's ids are derived from a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationMethod {
+    /// The card's own `vc.rid` (spec 1.2.0).
+    Rid,
+    /// For cards issued without a `rid` (RFC 002, `legacy-shc-revocation`): the id is
+    /// [`hash_fhir_rid`] of the card's FHIR bundle.
+    HashFhir,
+}
+
+/// RFC 002's `hash-fhir` id of a card: base64url of the first 8 bytes of SHA-256 over the
+/// base64url text of the minified FHIR bundle, `bundle` being those minified bytes as the card
+/// carries them (the spec requires minified payloads; the RFC's example hashes the bundle in
+/// its own member order, so it is not re-serialised here).
+pub fn hash_fhir_rid(bundle: &[u8]) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let text = URL_SAFE_NO_PAD.encode(bundle);
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..8])
+}
+
 /// A SMART Health Card revocation list for one issuer key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShcCrl {
     kid: String,
+    method: RevocationMethod,
     ctr: u64,
     /// rid → the time before which cards are revoked (`None`: all of them).
     rids: BTreeMap<String, Option<i64>>,
@@ -152,11 +179,15 @@ impl ShcCrl {
             .get("method")
             .and_then(Value::as_str)
             .ok_or(member("method", "a string"))?;
-        if method != "rid" {
-            return Err(CrlError::Method {
-                method: method.to_owned(),
-            });
-        }
+        let method = match method {
+            "rid" => RevocationMethod::Rid,
+            "hash-fhir" => RevocationMethod::HashFhir,
+            _ => {
+                return Err(CrlError::Method {
+                    method: method.to_owned(),
+                });
+            }
+        };
         // A number, as the spec's generator and live lists write it (the spec's template
         // shows a quoted placeholder, but health-cards-dev-tools compares it to crlVersion
         // with strict equality, so a string would fail there too).
@@ -217,9 +248,15 @@ impl ShcCrl {
         }
         Ok(ShcCrl {
             kid: kid.to_owned(),
+            method,
             ctr,
             rids,
         })
+    }
+
+    /// How the list's ids are derived from a card.
+    pub fn method(&self) -> RevocationMethod {
+        self.method
     }
 
     /// The key the list is for.
@@ -266,6 +303,24 @@ impl ShcCrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 002's example: the minified bundle of "Johnny Revoked" has the id `9q2bR-42Z30`.
+    /// (Hashing it with its keys sorted, as RFC 8785 would, gives another id.)
+    #[test]
+    fn hash_fhir_rid_of_the_rfc_example() {
+        let bundle = r#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"family":"Revoked","given":["Johnny"]}],"birthDate":"1960-04-22"}},{"fullUrl":"resource:1","resource":{"resourceType":"Immunization","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"207"}]},"patient":{"reference":"resource:0"},"occurrenceDateTime":"2021-03-01","performer":[{"actor":{"display":"ABC General Hospital"}}],"lotNumber":"0000003"}},{"fullUrl":"resource:2","resource":{"resourceType":"Immunization","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"207"}]},"patient":{"reference":"resource:0"},"occurrenceDateTime":"2021-03-29","performer":[{"actor":{"display":"ABC General Hospital"}}],"lotNumber":"0000009"}}]}"#;
+        assert_eq!(hash_fhir_rid(bundle.as_bytes()), "9q2bR-42Z30");
+        let sorted = serde_json::from_str::<Value>(bundle).unwrap().to_string();
+        assert_ne!(hash_fhir_rid(sorted.as_bytes()), "9q2bR-42Z30");
+        let list = ShcCrl::parse(
+            br#"{"kid":"k","method":"hash-fhir","ctr":1,"rids":["9q2bR-42Z30"]}"#,
+            "k",
+            Some(1),
+        )
+        .unwrap();
+        assert_eq!(list.method(), RevocationMethod::HashFhir);
+        assert!(list.is_revoked(&hash_fhir_rid(bundle.as_bytes()), 1.6e9));
+    }
     use crate::jwk::Jwks;
 
     use crate::test_corpus::corpus;
