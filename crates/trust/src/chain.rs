@@ -13,7 +13,6 @@ use x509_cert::Certificate;
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
@@ -111,12 +110,7 @@ pub(crate) fn verify_signed_by(
         (_, PublicKey::Unsupported { .. }) => {
             // Curves the signer type does not keep a key for: read the issuer's SPKI.
             let spki = issuer_cert.tbs_certificate().subject_public_key_info();
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .filter(|_| spki.algorithm.oid == OID_EC_PUBLIC_KEY)
-                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            let curve = crate::signer::ec_curve(spki);
             let key = spki.subject_public_key.raw_bytes();
             match (curve, algorithm) {
                 (Some(OID_P384), OID_ECDSA_SHA256) => {

@@ -336,12 +336,7 @@ impl SignerCertificate {
     ) -> Result<(), SignatureError> {
         let cert = Certificate::from_der(&self.der).map_err(|_| SignatureError::Invalid)?;
         let spki = cert.tbs_certificate().subject_public_key_info();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .filter(|_| spki.algorithm.oid == OID_EC_PUBLIC_KEY)
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        let curve = ec_curve(spki);
         let point = spki.subject_public_key.raw_bytes();
         let length = |alg: &'static str, expected: usize| {
             if signature.len() == expected {
@@ -389,16 +384,22 @@ impl SignerCertificate {
     }
 }
 
+/// The named curve of an EC key (`None` for any other key, or an EC key without one).
+pub(crate) fn ec_curve(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+) -> Option<ObjectIdentifier> {
+    spki.algorithm
+        .parameters
+        .as_ref()
+        .filter(|_| spki.algorithm.oid == OID_EC_PUBLIC_KEY)
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+}
+
 fn public_key(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> PublicKey {
     let key_bytes = spki.subject_public_key.raw_bytes();
     let oid = spki.algorithm.oid;
     if oid == OID_EC_PUBLIC_KEY {
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-        match curve {
+        match ec_curve(spki) {
             Some(c) if c == OID_P256 => PublicKey::EcP256(key_bytes.to_vec()),
             Some(c) => PublicKey::Unsupported {
                 algorithm: format!("EC {c}"),

@@ -41,7 +41,6 @@ zeHk4CbYhxF9p84Vn+Hdh4ymVtz7s5S6GwitjNqHZg==
 -----END CERTIFICATE-----
 ";
 
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 /// Why a directory snapshot is refused. Every variant refuses the whole snapshot: a verifier
@@ -199,12 +198,7 @@ impl SnapshotSigner {
         }
         let cert = Certificate::from_der(&der).map_err(|e| cert_error(e.to_string()))?;
         let spki = cert.tbs_certificate().subject_public_key_info();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-        if spki.algorithm.oid != OID_EC_PUBLIC_KEY || curve != Some(OID_P521) {
+        if crate::signer::ec_curve(spki) != Some(OID_P521) {
             return Err(DirectoryError::SignerKeyUnsupported {
                 key: signer.public_key().describe(),
             });
