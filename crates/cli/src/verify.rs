@@ -28,6 +28,10 @@ pub struct VerifyArgs {
     /// signers; repeatable. A barcode signer certificate given with --trust is trusted as is.
     #[arg(long = "csca", value_name = "PATH")]
     cscas: Vec<PathBuf>,
+    /// Trust a DIVOC signing key (PEM public key, RSA or Ed25519), for proofs whose
+    /// `verificationMethod` is ID (`did:india=cowin.pem`) or, without ID=, for any; repeatable.
+    #[arg(long = "divoc-key", value_name = "[ID=]PATH")]
+    divoc_keys: Vec<String>,
     /// How old synced trust data may be before the verdict is at best yellow
     /// (`trust_data_stale`): e.g. 24h, 90m, 2h30m.
     #[arg(long, value_name = "DURATION", default_value = "24h")]
@@ -84,8 +88,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         rules: synced_rules,
     } = input::trust_store(
         &args.trust,
-        args.shc_issuers.is_empty() && args.cscas.is_empty(),
+        args.shc_issuers.is_empty() && args.cscas.is_empty() && args.divoc_keys.is_empty(),
     )?;
+    for spec in &args.divoc_keys {
+        add_divoc_key(&mut trust, spec)?;
+    }
     for spec in &args.shc_issuers {
         input::add_shc_issuer(&mut trust, spec)?;
     }
@@ -181,4 +188,17 @@ fn run_batch(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--divoc-key [ID=]PATH`.
+fn add_divoc_key(trust: &mut healthpass_trust::TrustStore, spec: &str) -> anyhow::Result<()> {
+    use healthpass_trust::divoc_keys::DivocKey;
+    let (id, path) = match spec.split_once('=') {
+        Some((id, path)) if !id.is_empty() => (Some(id), path),
+        _ => (None, spec),
+    };
+    let pem = std::fs::read_to_string(path).with_context(|| format!("--divoc-key {path}"))?;
+    let key = DivocKey::from_pem(id, &pem).with_context(|| format!("--divoc-key {path}"))?;
+    trust.add_divoc_key(key);
+    Ok(())
 }

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod chain;
+pub mod divoc_keys;
 pub mod icao;
 pub mod jwk;
 pub mod revocation;

@@ -23,6 +23,8 @@ pub struct TrustStore {
     shc_issuers: HashMap<String, ShcIssuer>,
     /// Country signing CA certificates that anchor ICAO VDS-NC barcode signers.
     cscas: Vec<Arc<SignerCertificate>>,
+    /// DIVOC signing keys (`divoc_keys.rs`).
+    pub(crate) divoc_keys: Vec<crate::divoc_keys::DivocKey>,
 }
 
 /// A SMART Health Card issuer the verifier trusts: its keys, and the revocation lists of the
