@@ -44,6 +44,10 @@ pub struct VerifyArgs {
     /// signer they list is red (`signer_revoked`). Each must be signed by a --csca.
     #[arg(long = "csca-crl", value_name = "PATH", requires = "cscas")]
     csca_crls: Vec<PathBuf>,
+    /// Trust a DIVOC signing key (PEM public key, RSA or Ed25519), for proofs whose
+    /// `verificationMethod` is ID (`did:india=cowin.pem`) or, without ID=, for any; repeatable.
+    #[arg(long = "divoc-key", value_name = "[ID=]PATH")]
+    divoc_keys: Vec<String>,
     /// How old synced trust data may be before the verdict is at best yellow
     /// (`trust_data_stale`): e.g. 24h, 90m, 2h30m.
     #[arg(long, value_name = "DURATION", default_value = "24h")]
@@ -101,8 +105,14 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         rules: synced_rules,
     } = input::trust_store(
         &args.trust,
-        args.shc_issuers.is_empty() && args.cscas.is_empty() && args.shc_directory.is_none(),
+        args.shc_issuers.is_empty()
+            && args.cscas.is_empty()
+            && args.shc_directory.is_none()
+            && args.divoc_keys.is_empty(),
     )?;
+    for spec in &args.divoc_keys {
+        add_divoc_key(&mut trust, spec)?;
+    }
     if let Some(snapshot) = &args.shc_directory {
         let taken = input::add_shc_directory(
             &mut trust,
@@ -210,4 +220,17 @@ fn run_batch(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--divoc-key [ID=]PATH`.
+fn add_divoc_key(trust: &mut healthpass_trust::TrustStore, spec: &str) -> anyhow::Result<()> {
+    use healthpass_trust::divoc_keys::DivocKey;
+    let (id, path) = match spec.split_once('=') {
+        Some((id, path)) if !id.is_empty() => (Some(id), path),
+        _ => (None, spec),
+    };
+    let pem = std::fs::read_to_string(path).with_context(|| format!("--divoc-key {path}"))?;
+    let key = DivocKey::from_pem(id, &pem).with_context(|| format!("--divoc-key {path}"))?;
+    trust.add_divoc_key(key);
+    Ok(())
 }

@@ -12,6 +12,7 @@
 
 mod chain;
 pub mod crl;
+pub mod divoc_keys;
 pub mod icao;
 pub mod jwk;
 mod p521_ecdsa;

@@ -25,6 +25,8 @@ pub struct TrustStore {
     cscas: Vec<Arc<SignerCertificate>>,
     /// Revocation lists of those CAs, each verified against its CA.
     ca_revocation_lists: Vec<Arc<crate::crl::CaRevocationList>>,
+    /// DIVOC signing keys (`divoc_keys.rs`).
+    pub(crate) divoc_keys: Vec<crate::divoc_keys::DivocKey>,
 }
 
 /// A SMART Health Card issuer the verifier trusts: its keys, and the revocation lists of the

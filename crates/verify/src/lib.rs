@@ -5,7 +5,7 @@
 //! detect format ─┬─ HC1:   → Base45 → zlib → COSE_Sign1 → CWT → EU DCC / WHO DDCC   (hc1)
 //!                ├─ shc:/  → numeric → JWS (ES256) → raw DEFLATE → JWT → FHIR   (shc)
 //!                ├─ {"data"… → VDS-NC seal → JCS(data), ES256 → barcode signer (vds)
-//!                └─ B64: / PK → ZIP → DIVOC credential                           (divoc)
+//!                └─ B64: / PK → ZIP → DIVOC credential → JSON-LD proof (URDNA2015) (divoc)
 //!       → signer in the trust store → signature → validity → key usage → schema →
 //!         revocation → common model → the arrival country's rules → verdict
 //! ```
@@ -165,7 +165,7 @@ pub fn verify_with(
         }
         Format::Shc => shc::verify(text, now, trust, options, &mut report),
         Format::IcaoVdsNc => vds::verify(text, now, trust, &mut report),
-        Format::Divoc => divoc::verify(text, options, &mut report),
+        Format::Divoc => divoc::verify(text, trust, options, &mut report),
     }
     if let Some(freshness) = &options.trust_freshness {
         let age = now.duration_since(freshness.fetched_at);

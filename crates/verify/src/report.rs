@@ -206,6 +206,12 @@ pub enum ReasonCode {
     SignerCertificateInvalid,
     /// The signature cannot be checked by this verifier: a person has to decide.
     SignatureNotChecked,
+    /// A DIVOC credential names a JSON-LD context the verifier does not bundle, so what its
+    /// signature covers is unknown (contexts are never fetched): a person has to decide.
+    ContextUnknown,
+    /// A DIVOC credential beyond the limits of JSON-LD canonicalisation (too many statements,
+    /// anonymous nodes, or identical anonymous nodes): refused, as no genuine one comes near.
+    CredentialTooComplex,
     /// Characters around the data (whitespace, a byte-order mark). Warning only.
     TrailingCharacters,
     /// A SMART Health Card JWS longer than one QR code holds (1195 characters). Warning only.
@@ -266,6 +272,8 @@ impl ReasonCode {
             Self::TimeInMilliseconds => "time_in_milliseconds",
             Self::SignerCertificateInvalid => "signer_certificate_invalid",
             Self::SignatureNotChecked => "signature_not_checked",
+            Self::ContextUnknown => "context_unknown",
+            Self::CredentialTooComplex => "credential_too_complex",
             Self::TrailingCharacters => "trailing_characters",
             Self::JwsTooLong => "jws_too_long",
             Self::QrChunked => "qr_chunked",
@@ -284,7 +292,8 @@ impl ReasonCode {
             | Self::NoRules
             | Self::NotYetAccepted
             | Self::TrustDataStale
-            | Self::SignatureNotChecked => Verdict::Yellow,
+            | Self::SignatureNotChecked
+            | Self::ContextUnknown => Verdict::Yellow,
             // Warnings are listed apart and never colour a report; as reasons they would be
             // red (`report.warn` keeps them out of `reasons`).
             _ => Verdict::Red,

@@ -4,6 +4,7 @@ mod business_rules;
 mod certlogic;
 mod cli;
 mod common;
+mod divoc;
 mod eu_dcc_testdata;
 mod fixtures;
 mod formats;
