@@ -148,8 +148,31 @@ fn header_number(text: &str) -> Result<usize, ShcError> {
     })
 }
 
-/// Digit pairs to JWS characters: each pair is `ord(c) - 45`.
+/// Digit pairs to JWS characters: each pair is `ord(c) - 45`. One branch-free pass for valid
+/// data; anything else is decoded again, in order, for the first error.
 fn numeric_to_jws(digits: &str) -> Result<String, ShcError> {
+    let bytes = digits.as_bytes();
+    if bytes.len().is_multiple_of(2) {
+        let mut valid = true;
+        let jws: Vec<u8> = bytes
+            .chunks_exact(2)
+            .map(|pair| {
+                let (high, low) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
+                let value = high.wrapping_mul(10).wrapping_add(low);
+                valid &= high < 10 && low < 10 && value <= 77;
+                value.wrapping_add(45)
+            })
+            .collect();
+        if valid && let Ok(jws) = String::from_utf8(jws) {
+            return Ok(jws);
+        }
+    }
+    numeric_to_jws_checked(digits)
+}
+
+/// [`numeric_to_jws`], checking each step: the first non-digit, an odd count, then the first
+/// pair above 77.
+fn numeric_to_jws_checked(digits: &str) -> Result<String, ShcError> {
     let bytes = digits.as_bytes();
     if let Some(offset) = bytes.iter().position(|b| !b.is_ascii_digit()) {
         return Err(ShcError::NumericNotDigit { offset });
@@ -159,7 +182,7 @@ fn numeric_to_jws(digits: &str) -> Result<String, ShcError> {
             digits: bytes.len(),
         });
     }
-    let mut jws = String::with_capacity(bytes.len() / 2);
+    let mut jws = Vec::with_capacity(bytes.len() / 2);
     for (i, pair) in bytes.chunks_exact(2).enumerate() {
         let value = (pair[0] - b'0') * 10 + (pair[1] - b'0');
         if value > 77 {
@@ -168,9 +191,12 @@ fn numeric_to_jws(digits: &str) -> Result<String, ShcError> {
                 offset: i * 2,
             });
         }
-        jws.push(char::from(value + 45));
+        jws.push(value + 45);
     }
-    Ok(jws)
+    // Every byte is ASCII (45..=122), so this never fails.
+    String::from_utf8(jws).map_err(|e| ShcError::NumericNotDigit {
+        offset: e.utf8_error().valid_up_to() * 2,
+    })
 }
 
 /// JWS characters to digit pairs (the numeric segment of the QR code).
@@ -261,9 +287,9 @@ pub fn encode_file(jws: &[&str]) -> String {
     serde_json::json!({ "verifiableCredential": jws }).to_string()
 }
 
-/// The JWT claims of a card.
+/// The JWT claims of a card, borrowing the FHIR Bundle from the payload they were read from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ShcClaims {
+pub struct ShcClaims<'a> {
     /// The issuer's base URL.
     pub iss: String,
     /// Issuance time, seconds since the epoch (may be fractional).
@@ -277,13 +303,13 @@ pub struct ShcClaims {
     /// `vc.credentialSubject.fhirVersion`.
     pub fhir_version: Option<String>,
     /// `vc.credentialSubject.fhirBundle`.
-    pub fhir_bundle: Value,
+    pub fhir_bundle: &'a Value,
 }
 
 /// Inflates a card's JWS payload (raw DEFLATE, capped) and parses it as strict JSON.
 pub fn decode_payload(jws: &CompactJws<'_>, limit: usize) -> Result<Value, PayloadError> {
-    let json = crate::zlib::inflate_raw(&jws.payload, limit)?;
-    crate::json::parse_strict(&json).map_err(|e| PayloadError::Json(e.to_string()))
+    crate::zlib::inflate_raw_with(&jws.payload, limit, crate::json::parse_strict)?
+        .map_err(|e| PayloadError::Json(e.to_string()))
 }
 
 /// Why a JWS payload does not give JSON.
@@ -298,9 +324,9 @@ pub enum PayloadError {
     Json(String),
 }
 
-impl ShcClaims {
+impl<'a> ShcClaims<'a> {
     /// Reads the claims from the payload JSON.
-    pub fn from_json(payload: &Value) -> Result<Self, ShcError> {
+    pub fn from_json(payload: &'a Value) -> Result<Self, ShcError> {
         let claim = |claim: &'static str, problem: &str| ShcError::Claim {
             claim,
             problem: problem.to_owned(),
@@ -357,8 +383,7 @@ impl ShcClaims {
                     "vc.credentialSubject.fhirBundle",
                     "is missing or not a FHIR Bundle",
                 )
-            })?
-            .clone();
+            })?;
         Ok(Self {
             iss,
             nbf,
@@ -484,6 +509,40 @@ mod tests {
                 .to_string()
                 .contains("appears twice")
         );
+    }
+
+    #[test]
+    fn numeric_fast_path_is_the_checked_one() {
+        let inputs = [
+            "",
+            "00",
+            "77",
+            "78",
+            "99",
+            "5676",
+            "567",
+            "56a6",
+            "5 76",
+            "0077",
+            "7800",
+            "/0",
+            ":0",
+            "0/",
+            "0:",
+            "7778",
+            "7877",
+            "56\u{e9}6",
+        ];
+        for digits in inputs {
+            assert_eq!(
+                numeric_to_jws(digits),
+                numeric_to_jws_checked(digits),
+                "{digits:?}"
+            );
+        }
+        let all: String = (0..=77).map(|v| format!("{v:02}")).collect();
+        assert_eq!(numeric_to_jws(&all), numeric_to_jws_checked(&all));
+        assert_eq!(numeric_to_jws(&all).unwrap().len(), 78);
     }
 
     #[test]

@@ -115,9 +115,9 @@ impl Seal {
         let root = crate::json::parse_strict(text.as_bytes()).map_err(|e| SealError::Json {
             detail: e.to_string(),
         })?;
-        let root = root
-            .as_object()
-            .ok_or_else(|| field("(root)", "is not an object"))?;
+        let Value::Object(mut root) = root else {
+            return Err(field("(root)", "is not an object"));
+        };
         if let Some(extra) = root.keys().find(|k| *k != "data" && *k != "sig") {
             return Err(field("(root)", format!("has an unknown member {extra:?}")));
         }
@@ -184,8 +184,12 @@ impl Seal {
             .to_owned();
         let signature = base64url_padded(sig.get("sigvl"), "sig.sigvl")?;
         let certificate = base64url_padded(sig.get("cer"), "sig.cer")?;
+        // Checked above to be there: moved out, not copied.
+        let data = root
+            .remove("data")
+            .ok_or_else(|| field("data", "is missing or not an object"))?;
         Ok(Self {
-            data: data.clone(),
+            data,
             seal_type,
             version,
             issuing_state,
@@ -221,9 +225,99 @@ fn numbers_exact(value: &Value) -> bool {
 }
 
 /// RFC 8785 canonical JSON of a value.
+///
+/// Written directly when every number is an integer a double holds exactly (|n| <= 2^53,
+/// which JCS writes as plain digits) and every object key is ASCII (so the UTF-16 order JCS
+/// sorts by is the byte order of the map): what a seal holds. Anything else (fractions,
+/// non-ASCII keys) goes through `serde_json_canonicalizer`, which the direct writer matches
+/// byte for byte (see the tests).
 pub fn canonical_json(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    if write_canonical(value, &mut out).is_some() {
+        return out;
+    }
     // Serialising a serde_json::Value cannot fail: its numbers are finite and keys are text.
     serde_json_canonicalizer::to_vec(value).unwrap_or_default()
+}
+
+/// The direct JCS writer; `None` where it leaves the value to `serde_json_canonicalizer`.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Option<()> {
+    const MAX_EXACT: u64 = 1 << 53;
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64().filter(|u| *u <= MAX_EXACT) {
+                out.extend_from_slice(u.to_string().as_bytes());
+            } else if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= MAX_EXACT) {
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else {
+                return None;
+            }
+        }
+        Value::String(text) => write_canonical_str(text, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if !key.is_ascii() {
+                    return None;
+                }
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical_str(key, out);
+                out.push(b':');
+                write_canonical(item, out)?;
+            }
+            out.push(b'}');
+        }
+    }
+    Some(())
+}
+
+/// A JSON string as serde_json (and so JCS) writes it: `"` and `\\` escaped, control
+/// characters as `\b \t \n \f \r` or `\u00xx`, everything else as it is.
+fn write_canonical_str(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0A => b"\\n",
+            0x0C => b"\\f",
+            0x0D => b"\\r",
+            0x00..=0x1F => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xF)],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[plain..i]);
+        out.extend_from_slice(escape);
+        plain = i + 1;
+    }
+    out.extend_from_slice(&bytes[plain..]);
+    out.push(b'"');
 }
 
 /// base64url, with or without `=` padding: the ICAO worked examples pad, the TR's alphabet is
@@ -296,6 +390,41 @@ mod tests {
             // Written back, the seal parses to the same thing.
             let again = encode(&seal.data, &seal.alg, &seal.certificate, &seal.signature);
             assert_eq!(Seal::parse(&again).unwrap(), seal, "{name}");
+        }
+    }
+
+    #[test]
+    fn direct_canonical_form_is_the_canonicalizer_s() {
+        let samples = [
+            serde_json::json!({"hdr": {"t": "icao.vacc", "v": 1, "is": "AUS"}, "msg": {"uvci": "VB0009990012", "pid": {"n": "CITIZEN  JANE SUE", "dob": "1961-05-15"}, "ve": [{"vd": [{"seq": 1, "lot": "300157P"}]}]}}),
+            serde_json::json!({"b": [null, true, false, 0, -1, 9007199254740992_u64, -9007199254740992_i64, "", {}, []], "a": "\"\\/\u{7f}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}é€😀\u{2028}", "A": {"z": 1, "Z": 2, "_": 3, "0": 4}}),
+            // Left to the canonicalizer: fractions, big integers, non-ASCII keys.
+            serde_json::json!({"f": 1.5, "e": 1e21, "small": 1e-7, "whole": 2.0}),
+            serde_json::json!({"big": 9007199254740993_u64, "neg": -9007199254740993_i64}),
+            serde_json::json!({"é": 1, "\u{ffff}": 2, "😀": 3, "z": 4}),
+        ];
+        for value in samples {
+            assert_eq!(
+                String::from_utf8(canonical_json(&value)).unwrap(),
+                String::from_utf8(serde_json_canonicalizer::to_vec(&value).unwrap()).unwrap(),
+                "{value}"
+            );
+        }
+        // Every ASCII character and a few others, in a key and in a value, each written
+        // directly.
+        for c in (0u32..0x80).chain([0xe9, 0x2028, 0xfeff, 0x1f600]) {
+            let c = char::from_u32(c).unwrap().to_string();
+            let mut value = serde_json::json!({"k": c, "n": [c]});
+            if c.is_ascii() {
+                value[format!("{c}key")] = Value::from(1);
+            }
+            let mut direct = Vec::new();
+            assert!(write_canonical(&value, &mut direct).is_some());
+            assert_eq!(
+                direct,
+                serde_json_canonicalizer::to_vec(&value).unwrap(),
+                "{c:?}"
+            );
         }
     }
 

@@ -63,13 +63,43 @@ pub fn inflate(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
             header: data.iter().take(2).copied().collect(),
         });
     }
-    with_inflater(true, |inflater| inflate_with(inflater, data, limit))
+    let mut out = Vec::new();
+    with_inflater(true, |inflater| {
+        inflate_into(inflater, data, limit, &mut out)
+    })?;
+    Ok(out)
 }
 
 /// Inflates a complete raw DEFLATE stream (no zlib or gzip header; SMART Health Cards'
 /// `zip: "DEF"`), producing at most `limit` bytes. Bytes after the final block are an error.
 pub fn inflate_raw(data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
-    with_inflater(false, |inflater| inflate_with(inflater, data, limit))
+    let mut out = Vec::new();
+    with_inflater(false, |inflater| {
+        inflate_into(inflater, data, limit, &mut out)
+    })?;
+    Ok(out)
+}
+
+/// [`inflate_raw`], handing the inflated bytes to `read` instead of returning them: they stay
+/// in a buffer this thread reuses, so a card read straight into JSON allocates nothing here.
+pub fn inflate_raw_with<T>(
+    data: &[u8],
+    limit: usize,
+    read: impl FnOnce(&[u8]) -> T,
+) -> Result<T, InflateError> {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let mut out = SCRATCH.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    let result = with_inflater(false, |inflater| {
+        inflate_into(inflater, data, limit, &mut out)
+    })
+    .map(|()| read(&out));
+    // Keep a buffer the size of a certificate, not of the largest input ever seen.
+    if out.capacity() <= DEFAULT_INFLATE_LIMIT {
+        SCRATCH.with(|cell| *cell.borrow_mut() = out);
+    }
+    result
 }
 
 /// Runs `f` with this thread's inflater for the given framing, reset.
@@ -89,37 +119,52 @@ fn with_inflater<T>(zlib_header: bool, f: impl FnOnce(&mut Decompress) -> T) -> 
     result
 }
 
-fn inflate_with(
+/// Inflates into `out` (cleared first; its old capacity is reused). The output grows as a
+/// fresh vector would (`room`), so where the stream is found truncated or too large does not
+/// depend on what the buffer held before.
+fn inflate_into(
     inflater: &mut Decompress,
     data: &[u8],
     limit: usize,
-) -> Result<Vec<u8>, InflateError> {
+    out: &mut Vec<u8>,
+) -> Result<(), InflateError> {
     // Certificates compress about 1.3:1; start a little above that to avoid regrowth.
-    let mut out = Vec::with_capacity((data.len() * 2).min(limit));
+    let mut room = (data.len() * 2).min(limit);
+    let mut len = 0;
+    out.clear();
+    out.resize(room, 0);
     loop {
         let consumed = inflater.total_in() as usize;
+        let produced = inflater.total_out();
         let status = inflater
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .decompress(
+                &data[consumed..],
+                &mut out[len..room],
+                FlushDecompress::Finish,
+            )
             .map_err(|e| InflateError::Corrupt {
                 detail: e.to_string(),
             })?;
+        len += (inflater.total_out() - produced) as usize;
         match status {
             Status::StreamEnd => break,
             Status::Ok | Status::BufError => {
                 let consumed_now = inflater.total_in() as usize;
-                if out.len() < out.capacity() && consumed_now == data.len() {
+                if len < room && consumed_now == data.len() {
                     // Room left and all input used, yet no end marker.
                     return Err(InflateError::Truncated);
                 }
-                if out.len() >= limit {
+                if len >= limit {
                     return Err(InflateError::TooLarge { limit });
                 }
-                let grow = out.capacity().max(256).min(limit - out.len());
-                out.reserve_exact(grow);
+                let grow = room.max(256).min(limit - len);
+                room = room.max(len + grow);
+                out.resize(room, 0);
             }
         }
     }
-    if out.len() > limit {
+    out.truncate(len);
+    if len > limit {
         return Err(InflateError::TooLarge { limit });
     }
     let consumed = inflater.total_in() as usize;
@@ -128,7 +173,7 @@ fn inflate_with(
             extra: data.len() - consumed,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Compresses `data` as a zlib stream at the best compression level (QR space is precious).

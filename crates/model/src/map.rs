@@ -5,11 +5,15 @@ use serde_json::Value;
 use crate::{Credential, Event, EventType, Holder, date_part};
 
 fn text(value: &Value, key: &str) -> Option<String> {
+    text_ref(value, key).map(str::to_owned)
+}
+
+/// [`text`], borrowed.
+fn text_ref<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     value
         .get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
-        .map(str::to_owned)
 }
 
 /// A positive integer given as a number or as text (ICAO's `seq` is both in the field).
@@ -149,17 +153,14 @@ pub fn from_ddcc(ddcc: &Value) -> Credential {
 /// SMART cards carry no dose numbers, so doses are counted in date order) and each
 /// Observation (a test).
 pub fn from_shc_bundle(bundle: &Value) -> Credential {
-    let resources: Vec<&Value> = bundle
+    let entries = bundle
         .get("entry")
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("resource"))
-        .collect();
+        .map_or(&[][..], Vec::as_slice);
     let of_type = |ty: &'static str| {
-        resources
+        entries
             .iter()
-            .copied()
+            .filter_map(|e| e.get("resource"))
             .filter(move |r| r.get("resourceType").and_then(Value::as_str) == Some(ty))
     };
     let mut holder = Holder::default();
@@ -185,49 +186,55 @@ pub fn from_shc_bundle(bundle: &Value) -> Credential {
         });
         holder.birth_date = text(patient, "birthDate");
     }
-    let mut vaccinations: Vec<Event> = of_type("Immunization")
+    let mut events: Vec<Event> = Vec::with_capacity(entries.len().saturating_sub(1));
+    for r in of_type("Immunization")
         .filter(|r| r.get("status").and_then(Value::as_str) != Some("entered-in-error"))
-        .map(|r| {
-            let mut e = Event::new(EventType::Vaccination);
-            e.date = text(r, "occurrenceDateTime").as_deref().and_then(date_part);
-            let coding = r.pointer("/vaccineCode/coding/0").unwrap_or(&Value::Null);
-            e.product = text(coding, "code");
-            e.product_system = text(coding, "system");
-            e.issuer = r
-                .pointer("/performer/0/actor/display")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            e
-        })
-        .collect();
-    // Dose numbers by date: the spec forbids protocolApplied, so this is all there is.
-    let mut order: Vec<usize> = (0..vaccinations.len()).collect();
-    order.sort_by(|a, b| vaccinations[*a].date.cmp(&vaccinations[*b].date));
-    for (dose, i) in order.into_iter().enumerate() {
-        vaccinations[i].dose = u32::try_from(dose + 1).ok();
-    }
-    let tests = of_type("Observation").map(|r| {
-        let mut e = Event::new(EventType::Test);
-        e.date = text(r, "effectiveDateTime").as_deref().and_then(date_part);
-        e.time = text(r, "effectiveDateTime").filter(|t| t.len() > 10);
-        e.test_type = r
-            .pointer("/code/coding/0/code")
+    {
+        let mut e = Event::new(EventType::Vaccination);
+        e.date = text_ref(r, "occurrenceDateTime").and_then(date_part);
+        let coding = path(r, &["vaccineCode", "coding", "0"]).unwrap_or(&Value::Null);
+        e.product = text(coding, "code");
+        e.product_system = text(coding, "system");
+        e.issuer = path(r, &["performer", "0", "actor", "display"])
             .and_then(Value::as_str)
             .map(str::to_owned);
-        e.result = r
-            .pointer("/valueCodeableConcept/coding/0/code")
+        events.push(e);
+    }
+    // Dose numbers by date: the spec forbids protocolApplied, so this is all there is.
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|a, b| events[*a].date.cmp(&events[*b].date));
+    for (dose, i) in order.into_iter().enumerate() {
+        events[i].dose = u32::try_from(dose + 1).ok();
+    }
+    for r in of_type("Observation") {
+        let mut e = Event::new(EventType::Test);
+        let effective = text_ref(r, "effectiveDateTime");
+        e.date = effective.and_then(date_part);
+        e.time = effective.filter(|t| t.len() > 10).map(str::to_owned);
+        e.test_type = path(r, &["code", "coding", "0", "code"])
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        e.result = path(r, &["valueCodeableConcept", "coding", "0", "code"])
             .and_then(Value::as_str)
             .map(result_word)
-            .or_else(|| text(r, "valueString").map(|s| s.to_lowercase()));
-        e.issuer = r
-            .pointer("/performer/0/display")
+            .or_else(|| text_ref(r, "valueString").map(str::to_lowercase));
+        e.issuer = path(r, &["performer", "0", "display"])
             .and_then(Value::as_str)
             .map(str::to_owned);
-        e
-    });
-    let mut events = vaccinations;
-    events.extend(tests);
+        events.push(e);
+    }
     Credential { holder, events }
+}
+
+/// What [`Value::pointer`] finds at `/a/b/…` for plain tokens (no `~` escapes), without
+/// building the pointer's strings: an object is looked up by the token, an array by the
+/// token as an index.
+fn path<'a>(value: &'a Value, tokens: &[&str]) -> Option<&'a Value> {
+    tokens.iter().try_fold(value, |v, token| match v {
+        Value::Object(map) => map.get(*token),
+        Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
 }
 
 /// The `data.msg` of an ICAO VDS-NC seal of type `icao.vacc` or `icao.test`.

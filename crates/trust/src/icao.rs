@@ -31,8 +31,14 @@ pub struct BarcodeSignerProfile {
 }
 
 impl BarcodeSignerProfile {
-    /// Reads the profile of a certificate.
+    /// The profile of a certificate (read once per certificate: see
+    /// [`SignerCertificate::barcode_profile`]).
     pub fn of(cert: &SignerCertificate) -> Self {
+        cert.barcode_profile().clone()
+    }
+
+    /// Reads the profile from the certificate's DER.
+    pub(crate) fn read(cert: &SignerCertificate) -> Self {
         let mut profile = Self::default();
         let Ok(parsed) = Certificate::from_der(cert.der()) else {
             return profile;

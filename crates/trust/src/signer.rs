@@ -116,6 +116,8 @@ pub struct SignerCertificate {
     validity: Validity,
     public_key: PublicKey,
     key_usage: KeyUsage,
+    /// Read on first use: only seal signers need it, and a trust list holds thousands.
+    barcode_profile: std::sync::OnceLock<crate::icao::BarcodeSignerProfile>,
 }
 
 impl fmt::Debug for SignerCertificate {
@@ -242,12 +244,19 @@ impl SignerCertificate {
             validity,
             public_key: public_key(tbs.subject_public_key_info()),
             key_usage: key_usage(tbs.extensions()),
+            barcode_profile: std::sync::OnceLock::new(),
         })
     }
 
     /// The certificate as received.
     pub fn der(&self) -> &[u8] {
         &self.der
+    }
+
+    /// Its ICAO barcode signer profile, read once per certificate.
+    pub fn barcode_profile(&self) -> &crate::icao::BarcodeSignerProfile {
+        self.barcode_profile
+            .get_or_init(|| crate::icao::BarcodeSignerProfile::read(self))
     }
 
     /// The HCERT key id.

@@ -174,7 +174,7 @@ pub(crate) fn verify(
         (Some(key), Some(kid)) => check_revocation(&claims, key, kid, trust, report),
         _ => Outcome::Skipped,
     };
-    let credential = healthpass_model::from_shc_bundle(&claims.fhir_bundle);
+    let credential = healthpass_model::from_shc_bundle(claims.fhir_bundle);
     report.certificate_type = match credential.events.iter().map(|e| e.event_type).next() {
         Some(healthpass_model::EventType::Test) => {
             Some(healthpass_codec::dcc::CertificateType::Test)
@@ -195,7 +195,7 @@ pub(crate) fn verify(
 fn unwrap(text: &str, report: &mut VerificationReport) -> Option<String> {
     if text.starts_with("shc:") {
         let mut chunks = Vec::new();
-        for part in text.split_whitespace() {
+        for part in split_whitespace(text) {
             match shc::decode_numeric(part) {
                 Ok(chunk) => chunks.push(chunk),
                 Err(err) => {
@@ -277,6 +277,33 @@ fn unwrap(text: &str, report: &mut VerificationReport) -> Option<String> {
     Some(text.to_owned())
 }
 
+/// `str::split_whitespace`, by bytes when the text is ASCII (a scanned card is): the same
+/// parts, without decoding each character.
+fn split_whitespace(text: &str) -> Vec<&str> {
+    if !text.is_ascii() {
+        return text.split_whitespace().collect();
+    }
+    // The ASCII characters `char::is_whitespace` takes (U+000B too, unlike
+    // `u8::is_ascii_whitespace`).
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let mut parts = Vec::with_capacity(1);
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        match (is_space(b), start) {
+            (true, Some(from)) => {
+                parts.push(&text[from..i]);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        parts.push(&text[from..]);
+    }
+    parts
+}
+
 /// The header rules: `alg` ES256, `zip` DEF, a `kid`.
 fn check_header(jws: &CompactJws<'_>, report: &mut VerificationReport) -> Outcome {
     let mut problems = Vec::new();
@@ -308,7 +335,7 @@ fn check_header(jws: &CompactJws<'_>, report: &mut VerificationReport) -> Outcom
 
 fn check_signature(
     jws: &CompactJws<'_>,
-    claims: &ShcClaims,
+    claims: &ShcClaims<'_>,
     kid: &str,
     trust: &TrustStore,
     report: &mut VerificationReport,
@@ -366,7 +393,7 @@ fn check_signature(
 }
 
 fn check_validity(
-    claims: &ShcClaims,
+    claims: &ShcClaims<'_>,
     key: Option<&healthpass_trust::jwk::IssuerKey>,
     now: Timestamp,
     options: &VerifyOptions,
@@ -442,7 +469,7 @@ fn check_validity(
 }
 
 fn check_revocation(
-    claims: &ShcClaims,
+    claims: &ShcClaims<'_>,
     key: &healthpass_trust::jwk::IssuerKey,
     kid: &str,
     trust: &TrustStore,
@@ -477,4 +504,26 @@ fn seconds(value: f64) -> Option<Timestamp> {
         return None;
     }
     Timestamp::from_millisecond((value * 1000.0).round() as i64).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn split_whitespace_is_str_s() {
+        for text in [
+            "",
+            "   ",
+            "shc:/5676",
+            " shc:/1/2/56\nshc:/2/2/76 ",
+            "a\u{b}b\u{c}c\rd\te  f",
+            "a\u{a0}b\u{2028}c d",
+            "\u{85}x",
+        ] {
+            assert_eq!(
+                super::split_whitespace(text),
+                text.split_whitespace().collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
+    }
 }

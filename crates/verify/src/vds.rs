@@ -7,7 +7,6 @@ use std::sync::Arc;
 use healthpass_codec::cose::Algorithm;
 use healthpass_codec::dcc::CertificateType;
 use healthpass_codec::vds::{Seal, SealType};
-use healthpass_trust::icao::BarcodeSignerProfile;
 use healthpass_trust::{SignatureError, SignerCertificate, TrustStore, kid_of, verify_issued_by};
 use jiff::Timestamp;
 
@@ -223,7 +222,7 @@ fn check_profile(
     seal_type: SealType,
     report: &mut VerificationReport,
 ) -> Outcome {
-    let profile = BarcodeSignerProfile::of(signer);
+    let profile = signer.barcode_profile();
     let doc_type = seal_type.document_type();
     let mut problems = Vec::new();
     if profile.has_eku && !profile.barcode_signer_eku {
