@@ -71,7 +71,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Verify QR texts: prints a verdict (green/yellow/red) with its reasons.
-    Verify(verify::VerifyArgs),
+    Verify(Box<verify::VerifyArgs>),
     /// Show what a QR text holds, in any format, without checking signatures.
     Decode(decode::DecodeArgs),
     /// Issue certificates.
@@ -106,7 +106,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Verify(args) => verify::run(args),
+        Command::Verify(args) => verify::run(*args),
         Command::Decode(args) => decode::run(args),
         Command::Issue(cmd) => issue::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),

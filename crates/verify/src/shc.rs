@@ -160,7 +160,7 @@ pub(crate) fn verify(
             ),
         )
     };
-    let fhir = crate::shc_fhir::check(&claims.fhir_bundle);
+    let fhir = crate::shc_fhir::check(claims.fhir_bundle);
     for error in fhir.errors {
         report.checks.schema = report.fail(ReasonCode::SchemaInvalid, error);
     }
