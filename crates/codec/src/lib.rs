@@ -21,6 +21,7 @@ pub mod divoc;
 pub mod hc1;
 pub mod json;
 pub mod jws;
+pub mod pem;
 pub mod shc;
 pub mod vds;
 pub mod zlib;

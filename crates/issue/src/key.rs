@@ -46,16 +46,8 @@ pub enum KeyError {
 impl SigningKey {
     /// Reads a PKCS#8 private key from PEM.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
-        const END: &str = "-----END PRIVATE KEY-----";
-        let start = pem.find(BEGIN).ok_or(KeyError::NotPkcs8Pem)? + BEGIN.len();
-        let end = pem[start..].find(END).ok_or(KeyError::NotPkcs8Pem)? + start;
-        let body: String = pem[start..end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
+        let der = healthpass_codec::pem::first(pem, "PRIVATE KEY")
+            .ok_or(KeyError::NotPkcs8Pem)?
             .map_err(|_| KeyError::NotPkcs8Pem)?;
         Self::from_pkcs8_der(&der)
     }

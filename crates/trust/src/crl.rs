@@ -41,6 +41,9 @@ pub enum CrlError {
     /// The CA's signature does not hold.
     #[error("the CRL's signature: {0}")]
     Signature(ChainError),
+    /// No CA is trusted to check the list against.
+    #[error("no CSCA is trusted, so no revocation list can be checked (add the CSCAs first)")]
+    NoCertificateAuthority,
     /// `thisUpdate` lies after the time of the check.
     #[error("the CRL is dated {this_update}, after now ({now})")]
     FromTheFuture {
@@ -172,21 +175,11 @@ impl CaRevocationList {
 
 /// The DER of a PEM `X509 CRL` block, or the bytes as they are.
 fn pem_or_der(bytes: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return bytes.to_vec();
-    };
-    let Some(start) = text.find("-----BEGIN X509 CRL-----") else {
-        return bytes.to_vec();
-    };
-    let body = &text[start + "-----BEGIN X509 CRL-----".len()..];
-    let Some(end) = body.find("-----END X509 CRL-----") else {
-        return bytes.to_vec();
-    };
-    let b64: String = body[..end].split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap_or_else(|_| bytes.to_vec())
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| healthpass_codec::pem::first(text, "X509 CRL"))
+        .and_then(Result::ok)
+        .unwrap_or_else(|| bytes.to_vec())
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! `RsaSignature2018` (RSASSA-PSS, SHA-256) or Ed25519 for `Ed25519Signature2018`, each
 //! trusted for one `verificationMethod` (`did:india`, …) or, unbound, for any.
 
-use base64::Engine;
 use der::Decode;
 use thiserror::Error;
 use x509_cert::spki::SubjectPublicKeyInfoRef;
@@ -62,16 +61,8 @@ impl DivocKey {
     /// Reads a PEM SubjectPublicKeyInfo (text around the block is ignored), trusted for
     /// `verification_method` only, or for any when `None`.
     pub fn from_pem(verification_method: Option<&str>, pem: &str) -> Result<Self, DivocKeyError> {
-        const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
-        const END: &str = "-----END PUBLIC KEY-----";
-        let start = pem.find(BEGIN).ok_or(DivocKeyError::NoPem)? + BEGIN.len();
-        let len = pem[start..].find(END).ok_or(DivocKeyError::NoPem)?;
-        let body: String = pem[start..start + len]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
+        let der = healthpass_codec::pem::first(pem, "PUBLIC KEY")
+            .ok_or(DivocKeyError::NoPem)?
             .map_err(|_| DivocKeyError::Malformed)?;
         Self::from_spki_der(verification_method, &der)
     }
@@ -176,6 +167,7 @@ impl TrustStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use ring::signature::KeyPair;
 
     fn pem(der: &[u8]) -> String {

@@ -195,18 +195,13 @@ impl TrustStore {
                     return Ok(list);
                 }
                 // Prefer the error of a CA whose name the list carries.
-                Err(crate::crl::CrlError::IssuerName { issuer, ca }) => {
-                    if last.is_none() {
-                        last = Some(crate::crl::CrlError::IssuerName { issuer, ca });
-                    }
+                Err(e @ crate::crl::CrlError::IssuerName { .. }) => {
+                    last.get_or_insert(e);
                 }
                 Err(other) => last = Some(other),
             }
         }
-        Err(last.unwrap_or(crate::crl::CrlError::IssuerName {
-            issuer: "(the list's issuer)".to_owned(),
-            ca: "no CSCA (add CSCAs first)".to_owned(),
-        }))
+        Err(last.unwrap_or(crate::crl::CrlError::NoCertificateAuthority))
     }
 
     /// The loaded revocation list of `signer`'s issuer, if any, with whether and when it
@@ -280,20 +275,9 @@ impl TrustStore {
             return Vec::new();
         };
         let b64 = base64::engine::general_purpose::STANDARD;
-        let mut found = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-            let body_start = start + "-----BEGIN CERTIFICATE-----".len();
-            let Some(end) = rest[body_start..].find("-----END CERTIFICATE-----") else {
-                break;
-            };
-            let body: String = rest[body_start..body_start + end]
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            found.push(b64.decode(body).unwrap_or_default());
-            rest = &rest[body_start + end..];
-        }
+        let mut found: Vec<Vec<u8>> = healthpass_codec::pem::blocks(text, "CERTIFICATE")
+            .map(Result::unwrap_or_default)
+            .collect();
         if found.is_empty() && !text.contains("-----BEGIN") {
             let body: String = text.chars().filter(|c| !c.is_whitespace()).collect();
             if let Ok(der) = b64.decode(body) {

@@ -1000,6 +1000,11 @@ fn icao_issue_verify_round_trip_anchored_in_a_csca() {
             .add_csca_revocation_list(&foreign, now)
             .is_err()
     );
+    // Without any CSCA there is nothing to check a list against.
+    assert!(matches!(
+        TrustStore::new().add_csca_revocation_list(&foreign, now),
+        Err(healthpass_trust::crl::CrlError::NoCertificateAuthority)
+    ));
     // This signer lists only NV: it may not seal a test result.
     let mut test = serde_json::from_str::<Value>(&read(&icao, "test.txt")).unwrap()["data"].clone();
     test["hdr"]["is"] = "AUS".into();
