@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use healthpass_codec::jws::{self, CompactJws};
+use healthpass_codec::json::BorrowedValue;
 use healthpass_codec::shc::{self, NumericChunk, ShcClaims};
 use healthpass_codec::{json, zlib};
 use healthpass_trust::TrustStore;
@@ -104,15 +105,15 @@ fn chunks(text: &str) {
 }
 
 /// Accepted claims are the payload's, and an issuer URL without a problem is `https://…`.
-fn claims(payload: &Value) {
+fn claims(payload: &BorrowedValue<'_>) {
     let Ok(claims) = ShcClaims::from_json(payload) else {
         return;
     };
     assert_eq!(payload["iss"].as_str(), Some(claims.iss.as_str()));
     assert_eq!(payload["nbf"].as_f64(), Some(claims.nbf));
-    assert_eq!(payload.get("exp").and_then(Value::as_f64), claims.exp);
+    assert_eq!(payload.get("exp").and_then(BorrowedValue::as_f64), claims.exp);
     assert_eq!(payload["vc"]["rid"].as_str(), claims.rid.as_deref());
-    assert_eq!(claims.fhir_bundle["resourceType"], "Bundle");
+    assert_eq!(claims.fhir_bundle["resourceType"].as_str(), Some("Bundle"));
     assert_eq!(
         claims.is_health_card(),
         claims.types.iter().any(|t| t == shc::HEALTH_CARD_TYPE)
@@ -157,8 +158,21 @@ fn compact_jws(text: &str) {
         jws.header_str("kid"),
         jws.header_str("zip"),
     );
-    if let Ok(payload) = shc::decode_payload(&jws, LIMIT) {
-        claims(&payload);
+    // The verifier's reading (text, then a borrowed tree) and the value reading agree, on
+    // the value and on the error.
+    let value = shc::decode_payload(&jws, LIMIT);
+    match shc::inflate_payload(&jws, LIMIT) {
+        Ok(text) => match (BorrowedValue::parse(text.as_bytes()), &value) {
+            (Ok(tree), Ok(value)) => {
+                assert_eq!(&tree.to_value(), value);
+                claims(&tree);
+            }
+            (Err(err), Err(shc::PayloadError::Json(expected))) => {
+                assert_eq!(&err.to_string(), expected);
+            }
+            (tree, value) => panic!("borrowed: {tree:?}, value: {value:?}"),
+        },
+        Err(err) => assert_eq!(Err(err), value),
     }
 }
 
@@ -214,7 +228,15 @@ fuzz_target!(|data: &[u8]| {
             serde_json::from_slice::<Value>(data).ok().as_ref(),
             Some(&value)
         );
-        claims(&value);
+    }
+    // The borrowed reading accepts the same texts, with the same value or the same error.
+    match (json::BorrowedValue::parse(data), json::parse_strict(data)) {
+        (Ok(tree), Ok(value)) => {
+            assert_eq!(tree.to_value(), value);
+            claims(&tree);
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (tree, value) => panic!("borrowed: {tree:?}, value: {value:?}"),
     }
 
     // The file: what it reads writes back to a file that reads the same.

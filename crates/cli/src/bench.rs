@@ -36,6 +36,29 @@ pub struct BenchArgs {
     /// The country whose rules to measure (default: the one with the most rules).
     #[arg(long, value_name = "CC", requires = "rules")]
     country: Option<String>,
+    /// Instead of timing, run one case this many times and stop: for an instruction counter
+    /// (`valgrind --tool=callgrind`), whose counts do not depend on what else the machine
+    /// does. Run it once per case and compare the totals.
+    #[arg(long, value_name = "CASE")]
+    profile: Option<ProfileCase>,
+    /// Calls of the profiled case.
+    #[arg(long, default_value_t = 1000, requires = "profile")]
+    iterations: u64,
+}
+
+/// The cases `--profile` runs.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProfileCase {
+    /// ring's ECDSA P-256 verify alone, the reference.
+    RawEs256,
+    /// Full verify of the HC1 ES256 fixture.
+    Hc1,
+    /// Full verify of the SMART Health Card fixture.
+    Shc,
+    /// Full verify of the VDS-NC fixture, signer pinned.
+    Vds,
+    /// Nothing after the set-up: the baseline to subtract.
+    None,
 }
 
 /// The rules part of the benchmark: one country's whole rule set on the fixture certificate.
@@ -294,6 +317,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             report.format,
             report.reasons
         );
+    }
+
+    if let Some(case) = args.profile {
+        for _ in 0..args.iterations {
+            match case {
+                ProfileCase::RawEs256 => {
+                    black_box(raw_es.verify(black_box(&es.tbs), black_box(&es.signature))).ok();
+                }
+                ProfileCase::Hc1 => {
+                    black_box(healthpass_verify::verify(
+                        black_box(&es.text),
+                        now,
+                        &es.trust,
+                    ));
+                }
+                ProfileCase::Shc => {
+                    black_box(healthpass_verify::verify(
+                        black_box(&shc_text),
+                        now,
+                        &shc_trust,
+                    ));
+                }
+                ProfileCase::Vds => {
+                    black_box(healthpass_verify::verify(
+                        black_box(&seal_text),
+                        now,
+                        &seal_pinned,
+                    ));
+                }
+                ProfileCase::None => {}
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
     }
 
     let mut names = vec![

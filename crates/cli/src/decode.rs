@@ -81,7 +81,7 @@ fn decode_one(
         &options,
     );
     match (report.certificate, report.credential) {
-        (Some(payload), Some(credential)) => Ok((report.format, payload, credential)),
+        (Some(payload), Some(credential)) => Ok((report.format, payload.into_value(), credential)),
         _ => {
             // The first check that failed before the payload says why.
             let why = report

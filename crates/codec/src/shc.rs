@@ -11,6 +11,8 @@
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::json::BorrowedValue;
+
 use crate::jws::CompactJws;
 
 /// The QR text prefix (an IANA-registered URI scheme).
@@ -106,29 +108,36 @@ pub fn decode_numeric(text: &str) -> Result<NumericChunk, ShcError> {
         .ok_or_else(|| ShcError::NumericHeader {
             detail: format!("the text must start with {QR_PREFIX}"),
         })?;
-    let (index, total, has_chunk_header, digits) = match rest.split_once('/') {
-        None => (1, 1, false, rest),
-        Some((c, after)) => {
-            let (n, digits) = after
-                .split_once('/')
-                .ok_or_else(|| ShcError::NumericHeader {
-                    detail: "a chunk header is shc:/C/N/ followed by digits".to_owned(),
-                })?;
-            let index = header_number(c)?;
-            let total = header_number(n)?;
-            if index == 0 || index > total {
-                return Err(ShcError::NumericHeader {
-                    detail: format!("chunk index {index} is outside 1..={total}"),
-                });
+    // A chunk header (`C/N/`, each at most three digits) is within the first eight
+    // characters: only those are searched, not the whole digit string.
+    let header_slash = rest.bytes().take(4).position(|b| b == b'/');
+    let (index, total, has_chunk_header, digits) =
+        match header_slash.map(|at| (&rest[..at], &rest[at + 1..])) {
+            None => (1, 1, false, rest),
+            Some((c, after)) => {
+                let (n, digits) = after
+                    .bytes()
+                    .take(4)
+                    .position(|b| b == b'/')
+                    .map(|at| (&after[..at], &after[at + 1..]))
+                    .ok_or_else(|| ShcError::NumericHeader {
+                        detail: "a chunk header is shc:/C/N/ followed by digits".to_owned(),
+                    })?;
+                let index = header_number(c)?;
+                let total = header_number(n)?;
+                if index == 0 || index > total {
+                    return Err(ShcError::NumericHeader {
+                        detail: format!("chunk index {index} is outside 1..={total}"),
+                    });
+                }
+                if total > MAX_CHUNKS {
+                    return Err(ShcError::NumericHeader {
+                        detail: format!("{total} chunks, more than {MAX_CHUNKS}"),
+                    });
+                }
+                (index, total, true, digits)
             }
-            if total > MAX_CHUNKS {
-                return Err(ShcError::NumericHeader {
-                    detail: format!("{total} chunks, more than {MAX_CHUNKS}"),
-                });
-            }
-            (index, total, true, digits)
-        }
-    };
+        };
     Ok(NumericChunk {
         index,
         total,
@@ -153,17 +162,17 @@ fn header_number(text: &str) -> Result<usize, ShcError> {
 fn numeric_to_jws(digits: &str) -> Result<String, ShcError> {
     let bytes = digits.as_bytes();
     if bytes.len().is_multiple_of(2) {
-        let mut valid = true;
-        let jws: Vec<u8> = bytes
-            .chunks_exact(2)
-            .map(|pair| {
-                let (high, low) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
-                let value = high.wrapping_mul(10).wrapping_add(low);
-                valid &= high < 10 && low < 10 && value <= 77;
-                value.wrapping_add(45)
-            })
-            .collect();
-        if valid && let Ok(jws) = String::from_utf8(jws) {
+        // Written into a slice of the final length with no early exit: no capacity checks
+        // and no branches in the loop.
+        let mut jws = vec![0u8; bytes.len() / 2];
+        let mut invalid = false;
+        for (out, pair) in jws.iter_mut().zip(bytes.chunks_exact(2)) {
+            let (high, low) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
+            let value = high.wrapping_mul(10).wrapping_add(low);
+            invalid |= (high > 9) | (low > 9) | (value > 77);
+            *out = value.wrapping_add(45);
+        }
+        if !invalid && let Ok(jws) = String::from_utf8(jws) {
             return Ok(jws);
         }
     }
@@ -303,12 +312,51 @@ pub struct ShcClaims<'a> {
     /// `vc.credentialSubject.fhirVersion`.
     pub fhir_version: Option<String>,
     /// `vc.credentialSubject.fhirBundle`.
-    pub fhir_bundle: &'a Value,
+    pub fhir_bundle: &'a BorrowedValue<'a>,
 }
 
 /// Inflates a card's JWS payload (raw DEFLATE, capped) and parses it as strict JSON.
 pub fn decode_payload(jws: &CompactJws<'_>, limit: usize) -> Result<Value, PayloadError> {
     crate::zlib::inflate_raw_with(&jws.payload, limit, crate::json::parse_strict)?
+        .map_err(|e| PayloadError::Json(e.to_string()))
+}
+
+/// Inflates a card's JWS payload (raw DEFLATE, capped) to its text, for
+/// [`BorrowedValue::parse`]: the verifier reads the claims from that and keeps the text, so a
+/// [`Value`] is built only for whoever asks for one. Bytes that are not UTF-8 give
+/// [`decode_payload`]'s error.
+pub fn inflate_payload(jws: &CompactJws<'_>, limit: usize) -> Result<String, PayloadError> {
+    crate::zlib::inflate_raw_with(&jws.payload, limit, |bytes| {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => Err(crate::json::parse_strict(bytes)
+                .map_or_else(|e| e.to_string(), |_| "the payload is not UTF-8".to_owned())),
+        }
+    })?
+    .map_err(PayloadError::Json)
+}
+
+/// The card's FHIR bundle as the text it carries, not re-serialised: RFC 002's `hash-fhir`
+/// revocation ids hash exactly those bytes (see `healthpass_trust::shc_crl::hash_fhir_rid`).
+/// `payload` is the inflated payload ([`inflate_payload`]).
+pub fn fhir_bundle_text(payload: &str) -> Result<&str, PayloadError> {
+    #[derive(serde::Deserialize)]
+    struct Payload<'a> {
+        #[serde(borrow)]
+        vc: Vc<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Vc<'a> {
+        #[serde(borrow, rename = "credentialSubject")]
+        subject: Subject<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Subject<'a> {
+        #[serde(borrow, rename = "fhirBundle")]
+        bundle: &'a serde_json::value::RawValue,
+    }
+    serde_json::from_str::<Payload<'_>>(payload)
+        .map(|p| p.vc.subject.bundle.get())
         .map_err(|e| PayloadError::Json(e.to_string()))
 }
 
@@ -326,7 +374,7 @@ pub enum PayloadError {
 
 impl<'a> ShcClaims<'a> {
     /// Reads the claims from the payload JSON.
-    pub fn from_json(payload: &'a Value) -> Result<Self, ShcError> {
+    pub fn from_json(payload: &'a BorrowedValue<'a>) -> Result<Self, ShcError> {
         let claim = |claim: &'static str, problem: &str| ShcError::Claim {
             claim,
             problem: problem.to_owned(),
@@ -336,12 +384,12 @@ impl<'a> ShcClaims<'a> {
         }
         let iss = payload
             .get("iss")
-            .and_then(Value::as_str)
+            .and_then(BorrowedValue::as_str)
             .ok_or_else(|| claim("iss", "is missing or not text"))?
             .to_owned();
         let nbf = payload
             .get("nbf")
-            .and_then(Value::as_f64)
+            .and_then(BorrowedValue::as_f64)
             .ok_or_else(|| claim("nbf", "is missing or not a number"))?;
         let exp = match payload.get("exp") {
             None => None,
@@ -353,7 +401,7 @@ impl<'a> ShcClaims<'a> {
             .ok_or_else(|| claim("vc", "is missing or not an object"))?;
         let types = vc
             .get("type")
-            .and_then(Value::as_array)
+            .and_then(BorrowedValue::as_array)
             .ok_or_else(|| claim("vc.type", "is missing or not an array"))?
             .iter()
             .map(|t| t.as_str().map(str::to_owned))
@@ -373,11 +421,11 @@ impl<'a> ShcClaims<'a> {
             .ok_or_else(|| claim("vc.credentialSubject", "is missing or not an object"))?;
         let fhir_version = subject
             .get("fhirVersion")
-            .and_then(Value::as_str)
+            .and_then(BorrowedValue::as_str)
             .map(str::to_owned);
         let fhir_bundle = subject
             .get("fhirBundle")
-            .filter(|b| b.get("resourceType").and_then(Value::as_str) == Some("Bundle"))
+            .filter(|b| b.get("resourceType").and_then(BorrowedValue::as_str) == Some("Bundle"))
             .ok_or_else(|| {
                 claim(
                     "vc.credentialSubject.fhirBundle",
@@ -589,7 +637,10 @@ mod tests {
         let parsed = CompactJws::parse(&jws[0]).unwrap();
         assert_eq!(parsed.header_str("zip"), Some("DEF"));
         let payload = decode_payload(&parsed, 64 * 1024).unwrap();
-        let claims = ShcClaims::from_json(&payload).unwrap();
+        let text = inflate_payload(&parsed, 64 * 1024).unwrap();
+        let borrowed = BorrowedValue::parse(text.as_bytes()).unwrap();
+        assert_eq!(borrowed.to_value(), payload);
+        let claims = ShcClaims::from_json(&borrowed).unwrap();
         assert_eq!(claims.iss, "https://spec.smarthealth.cards/examples/issuer");
         assert_eq!(claims.rid.as_deref(), Some("MKyCxh7p6uQ"));
         assert!(claims.is_health_card());

@@ -1,18 +1,19 @@
 //! Each format's payload → [`Credential`].
 
+use healthpass_codec::json::JsonRead;
 use serde_json::Value;
 
 use crate::{Credential, Event, EventType, Holder, date_part};
 
-fn text(value: &Value, key: &str) -> Option<String> {
+fn text<J: JsonRead>(value: &J, key: &str) -> Option<String> {
     text_ref(value, key).map(str::to_owned)
 }
 
 /// [`text`], borrowed.
-fn text_ref<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+fn text_ref<'a, J: JsonRead>(value: &'a J, key: &str) -> Option<&'a str> {
     value
-        .get(key)
-        .and_then(Value::as_str)
+        .member(key)
+        .and_then(J::text)
         .filter(|s| !s.trim().is_empty())
 }
 
@@ -152,31 +153,31 @@ pub fn from_ddcc(ddcc: &Value) -> Credential {
 /// The FHIR Bundle of a SMART Health Card: the Patient, each Immunization (a vaccination;
 /// SMART cards carry no dose numbers, so doses are counted in date order) and each
 /// Observation (a test).
-pub fn from_shc_bundle(bundle: &Value) -> Credential {
+pub fn from_shc_bundle<J: JsonRead>(bundle: &J) -> Credential {
     let entries = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+        .member("entry")
+        .and_then(J::items)
+        .unwrap_or_default();
     let of_type = |ty: &'static str| {
         entries
             .iter()
-            .filter_map(|e| e.get("resource"))
-            .filter(move |r| r.get("resourceType").and_then(Value::as_str) == Some(ty))
+            .filter_map(|e| e.member("resource"))
+            .filter(move |r| r.member("resourceType").and_then(J::text) == Some(ty))
     };
     let mut holder = Holder::default();
     if let Some(patient) = of_type("Patient").next() {
         let name = patient
-            .get("name")
-            .and_then(Value::as_array)
+            .member("name")
+            .and_then(J::items)
             .and_then(|n| n.first());
         holder.name = name.and_then(|n| {
             text(n, "text").or_else(|| {
                 let given: Vec<&str> = n
-                    .get("given")
-                    .and_then(Value::as_array)
+                    .member("given")
+                    .and_then(J::items)
                     .into_iter()
                     .flatten()
-                    .filter_map(Value::as_str)
+                    .filter_map(J::text)
                     .collect();
                 join_name(
                     (!given.is_empty()).then(|| given.join(" ")),
@@ -188,15 +189,16 @@ pub fn from_shc_bundle(bundle: &Value) -> Credential {
     }
     let mut events: Vec<Event> = Vec::with_capacity(entries.len().saturating_sub(1));
     for r in of_type("Immunization")
-        .filter(|r| r.get("status").and_then(Value::as_str) != Some("entered-in-error"))
+        .filter(|r| r.member("status").and_then(J::text) != Some("entered-in-error"))
     {
         let mut e = Event::new(EventType::Vaccination);
         e.date = text_ref(r, "occurrenceDateTime").and_then(date_part);
-        let coding = path(r, &["vaccineCode", "coding", "0"]).unwrap_or(&Value::Null);
-        e.product = text(coding, "code");
-        e.product_system = text(coding, "system");
+        if let Some(coding) = path(r, &["vaccineCode", "coding", "0"]) {
+            e.product = text(coding, "code");
+            e.product_system = text(coding, "system");
+        }
         e.issuer = path(r, &["performer", "0", "actor", "display"])
-            .and_then(Value::as_str)
+            .and_then(J::text)
             .map(str::to_owned);
         events.push(e);
     }
@@ -212,14 +214,14 @@ pub fn from_shc_bundle(bundle: &Value) -> Credential {
         e.date = effective.and_then(date_part);
         e.time = effective.filter(|t| t.len() > 10).map(str::to_owned);
         e.test_type = path(r, &["code", "coding", "0", "code"])
-            .and_then(Value::as_str)
+            .and_then(J::text)
             .map(str::to_owned);
         e.result = path(r, &["valueCodeableConcept", "coding", "0", "code"])
-            .and_then(Value::as_str)
+            .and_then(J::text)
             .map(result_word)
             .or_else(|| text_ref(r, "valueString").map(str::to_lowercase));
         e.issuer = path(r, &["performer", "0", "display"])
-            .and_then(Value::as_str)
+            .and_then(J::text)
             .map(str::to_owned);
         events.push(e);
     }
@@ -229,11 +231,10 @@ pub fn from_shc_bundle(bundle: &Value) -> Credential {
 /// What [`Value::pointer`] finds at `/a/b/…` for plain tokens (no `~` escapes), without
 /// building the pointer's strings: an object is looked up by the token, an array by the
 /// token as an index.
-fn path<'a>(value: &'a Value, tokens: &[&str]) -> Option<&'a Value> {
-    tokens.iter().try_fold(value, |v, token| match v {
-        Value::Object(map) => map.get(*token),
-        Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
+fn path<'a, J: JsonRead>(value: &'a J, tokens: &[&str]) -> Option<&'a J> {
+    tokens.iter().try_fold(value, |v, token| match v.items() {
+        Some(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+        None => v.member(token),
     })
 }
 

@@ -7,6 +7,16 @@ use thiserror::Error;
 
 use crate::signer::{CertificateError, SignerCertificate};
 
+/// How many trailing DER bytes index a certificate in [`TrustStore::signer_with_der`].
+const DER_TAIL: usize = 16;
+
+fn der_tail(der: &[u8]) -> [u8; DER_TAIL] {
+    let mut tail = [0; DER_TAIL];
+    let take = der.len().min(DER_TAIL);
+    tail[DER_TAIL - take..].copy_from_slice(&der[der.len() - take..]);
+    tail
+}
+
 /// The signer certificates a verifier trusts, indexed by HCERT key id.
 ///
 /// Several certificates may share a key id (it is only 8 bytes); a verifier must try each
@@ -14,6 +24,10 @@ use crate::signer::{CertificateError, SignerCertificate};
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     by_kid: HashMap<[u8; 8], Vec<Arc<SignerCertificate>>>,
+    /// The same certificates by the last bytes of their DER (inside the signature, so they
+    /// differ between certificates): a carrier that holds the whole certificate (an ICAO
+    /// seal) finds its signer without hashing a kilobyte of DER. The full DER is compared.
+    by_der_tail: HashMap<[u8; DER_TAIL], Vec<Arc<SignerCertificate>>>,
     len: usize,
     /// Signers their country withdrew, so a verifier can say so instead of "unknown".
     withdrawn: HashMap<[u8; 8], WithdrawnSigner>,
@@ -242,9 +256,23 @@ impl TrustStore {
         if bucket.iter().any(|c| c.der() == cert.der()) {
             return false;
         }
-        bucket.push(Arc::new(cert));
+        let cert = Arc::new(cert);
+        let same_der = self.by_der_tail.entry(der_tail(cert.der())).or_default();
+        if !same_der.iter().any(|c| c.der() == cert.der()) {
+            same_der.push(cert.clone());
+        }
+        bucket.push(cert);
         self.len += 1;
         true
+    }
+
+    /// The trusted certificate with exactly this DER, if any (whatever kid it is filed
+    /// under).
+    pub fn signer_with_der(&self, der: &[u8]) -> Option<&Arc<SignerCertificate>> {
+        self.by_der_tail
+            .get(&der_tail(der))?
+            .iter()
+            .find(|c| c.der() == der)
     }
 
     /// Parses and adds a DER certificate.
@@ -365,6 +393,27 @@ mod tests {
         );
         assert!(TrustStore::parse_certificates(b"-----BEGIN PRIVATE KEY-----\nAAAA\n").is_empty());
         assert!(TrustStore::parse_certificates(&[0xFF, 0xFE]).is_empty());
+    }
+
+    #[test]
+    fn signer_with_der_finds_exactly_that_certificate() {
+        let issuer = include_bytes!("../testdata/ca-crl-issuer.der");
+        let revoked = include_bytes!("../testdata/ca-crl-revoked.der");
+        let mut store = TrustStore::new();
+        assert!(store.signer_with_der(issuer).is_none());
+        // Filed under a kid other than its own, and under its own: found once either way.
+        assert!(store.insert_with_kid([7; 8], SignerCertificate::from_der(issuer).unwrap()));
+        assert!(store.insert_der(issuer).unwrap());
+        let found = store.signer_with_der(issuer).expect("trusted");
+        assert_eq!(found.der(), issuer.as_slice());
+        assert_eq!(found.kid(), crate::kid_of(issuer));
+        assert!(store.signer_with_der(revoked).is_none());
+        // The same last bytes, another certificate: the full DER decides.
+        let mut forged = issuer.to_vec();
+        forged[10] ^= 1;
+        assert!(store.signer_with_der(&forged).is_none());
+        assert!(store.signer_with_der(&issuer[issuer.len() - 5..]).is_none());
+        assert!(store.signer_with_der(&[]).is_none());
     }
 
     #[test]

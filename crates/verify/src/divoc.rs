@@ -47,7 +47,7 @@ pub(crate) fn verify(
     report.certificate_type =
         (!model.events.is_empty()).then_some(healthpass_codec::dcc::CertificateType::Vaccination);
     report.credential = Some(model);
-    report.certificate = Some(credential.credential);
+    report.certificate = Some(credential.credential.into());
 }
 
 /// Signer and signature: the proof's suite, a trusted key for its `verificationMethod`, the

@@ -180,7 +180,7 @@ pub(crate) fn check_message(
         Outcome::Skipped
     };
     report.credential = Some(healthpass_model::from_dcc(&claims.dcc));
-    report.certificate = Some(claims.dcc);
+    report.certificate = Some(claims.dcc.into());
 }
 
 /// The rest of a WHO DDCC: its key usage by type, the core data set's required elements, the
@@ -232,7 +232,7 @@ fn check_ddcc(
     };
     report.checks.revocation = Outcome::NotApplicable;
     report.credential = Some(credential);
-    report.certificate = Some(claims.dcc);
+    report.certificate = Some(claims.dcc.into());
 }
 
 /// Looks the certificate's three revocation hashes up in the trust store's revocations.

@@ -32,7 +32,9 @@ use healthpass_trust::{SignerCertificate, TrustStore};
 use jiff::{SignedDuration, Timestamp};
 
 pub use policy::{AffectedField, Policy, PolicyReport, RuleReport};
-pub use report::{Checks, Format, Outcome, Reason, ReasonCode, Verdict, VerificationReport};
+pub use report::{
+    Checks, Format, Outcome, Payload, Reason, ReasonCode, Verdict, VerificationReport,
+};
 pub use shc::split_credentials;
 
 /// Settings of the verifier. The defaults are what a border check should use.

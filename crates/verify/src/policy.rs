@@ -1,7 +1,7 @@
 //! The arrival country's business rules, applied to a certificate that passed the technical
 //! checks: which rules apply, what each decided, and the colour that follows.
 
-use crate::report::{ReasonCode, VerificationReport};
+use crate::report::{Payload, ReasonCode, VerificationReport};
 use healthpass_codec::dcc::CertificateType as EntryType;
 use healthpass_rules::{
     CertificateContext, CertificateType, Rule, RuleOutcome, RuleResult, RuleSet, RuleType,
@@ -120,9 +120,10 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
     // DCC, so a country's rules apply to a SMART Health Card or an ICAO seal too.
     let native = report.format == crate::Format::Hc1;
     let (payload, certificate_type) = if native {
-        let (Some(payload), Some(entry_type)) =
-            (report.certificate.take(), report.certificate_type)
-        else {
+        let (Some(payload), Some(entry_type)) = (
+            report.certificate.take().map(Payload::into_value),
+            report.certificate_type,
+        ) else {
             return;
         };
         let certificate_type = match entry_type {
@@ -249,7 +250,7 @@ pub(crate) fn apply(report: &mut VerificationReport, policy: &Policy, now: Times
     }
     report.policy = Some(policy_report);
     if native {
-        report.certificate = Some(payload);
+        report.certificate = Some(payload.into());
     }
 }
 

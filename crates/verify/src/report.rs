@@ -340,6 +340,87 @@ fn signer_summary<S: Serializer>(
     }
 }
 
+/// A certificate's payload as JSON. The SMART Health Card verifier reads its payload without
+/// building a [`Value`] (that was a third of a card's checks, for a value most callers never
+/// look at): it keeps the checked text, and the value is built when asked for.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// The payload as a value.
+    Value(Value),
+    /// Strict JSON text, already checked.
+    Json(String),
+}
+
+impl Payload {
+    /// The payload as a [`Value`] (parsed now for [`Payload::Json`]).
+    pub fn to_value(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Self::Value(value) => std::borrow::Cow::Borrowed(value),
+            Self::Json(text) => std::borrow::Cow::Owned(json_value(text)),
+        }
+    }
+
+    /// The payload as a [`Value`], taking it.
+    pub fn into_value(self) -> Value {
+        match self {
+            Self::Value(value) => value,
+            Self::Json(text) => json_value(&text),
+        }
+    }
+
+    /// The value, when the payload is held as one.
+    pub fn as_value(&self) -> Option<&Value> {
+        match self {
+            Self::Value(value) => Some(value),
+            Self::Json(_) => None,
+        }
+    }
+}
+
+/// Text the verifier already read as strict JSON, as a value. (It cannot fail; `null` would
+/// be the answer if it did.)
+fn json_value(text: &str) -> Value {
+    healthpass_codec::json::parse_strict(text.as_bytes()).unwrap_or(Value::Null)
+}
+
+impl From<Value> for Payload {
+    fn from(value: Value) -> Self {
+        Self::Value(value)
+    }
+}
+
+/// Two payloads are equal when their JSON is, however each is held.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Json(a), Self::Json(b)) if a == b => true,
+            _ => self.to_value() == other.to_value(),
+        }
+    }
+}
+
+impl PartialEq<Value> for Payload {
+    fn eq(&self, other: &Value) -> bool {
+        *self.to_value() == *other
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+/// Compact JSON.
+impl std::fmt::Display for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(value) => value.fmt(f),
+            Self::Json(text) => f.write_str(text),
+        }
+    }
+}
+
 /// Everything the verifier found out about one scanned text.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerificationReport {
@@ -383,7 +464,7 @@ pub struct VerificationReport {
     pub schema_version: Option<&'static str>,
     /// The payload as JSON (present once it decodes, whatever the verdict): the DCC, the DDCC
     /// data set, the SMART card's JWT claims, the seal's `data`, the DIVOC credential.
-    pub certificate: Option<Value>,
+    pub certificate: Option<Payload>,
     /// The payload in the common model (holder and events), the same for every format.
     pub credential: Option<healthpass_model::Credential>,
     /// The arrival country's rules and what they decided (when a policy was given and the
@@ -463,6 +544,7 @@ impl VerificationReport {
         }
         self.certificate
             .as_ref()
+            .and_then(Payload::as_value)
             .and_then(|c| DigitalCovidCertificate::from_json(c).ok())
     }
 

@@ -12,7 +12,7 @@
 //!
 //! One pass over the bundle, no allocation unless something is found.
 
-use serde_json::{Map, Value};
+use healthpass_codec::json::{BorrowedValue, Members};
 
 /// What the bundle breaks.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl std::fmt::Display for At<'_> {
 const PATIENT_ALLOWED: [&str; 4] = ["resourceType", "name", "birthDate", "meta"];
 
 /// Checks `bundle` (`vc.credentialSubject.fhirBundle`).
-pub(crate) fn check(bundle: &Value) -> Findings {
+pub(crate) fn check(bundle: &BorrowedValue) -> Findings {
     let mut findings = Findings::default();
     if has_empty(bundle) {
         empty_values(bundle, &mut String::from("Bundle"), &mut findings);
@@ -55,14 +55,14 @@ pub(crate) fn check(bundle: &Value) -> Findings {
             .deviations
             .push("Bundle.id is not allowed in a health card".to_owned());
     }
-    let entries = bundle.get("entry").and_then(Value::as_array);
+    let entries = bundle.get("entry").and_then(BorrowedValue::as_array);
     let patients = entries
         .into_iter()
         .flatten()
         .filter(|e| {
             e.get("resource")
                 .and_then(|r| r.get("resourceType"))
-                .and_then(Value::as_str)
+                .and_then(BorrowedValue::as_str)
                 == Some("Patient")
         })
         .count();
@@ -72,7 +72,7 @@ pub(crate) fn check(bundle: &Value) -> Findings {
         ));
     }
     for (index, entry) in entries.into_iter().flatten().enumerate() {
-        match entry.get("fullUrl").and_then(Value::as_str) {
+        match entry.get("fullUrl").and_then(BorrowedValue::as_str) {
             Some(url) if is_short_reference(url) => {}
             Some(url) => findings.deviations.push(format!(
                 "Bundle.entry[{index}].fullUrl {url:?} is not in the form resource:N"
@@ -89,7 +89,7 @@ pub(crate) fn check(bundle: &Value) -> Findings {
         };
         let kind = resource
             .get("resourceType")
-            .and_then(Value::as_str)
+            .and_then(BorrowedValue::as_str)
             .unwrap_or("resource");
         let at = At { index, kind };
         resource_rules(resource, &at, &mut findings);
@@ -162,7 +162,7 @@ fn is_short_reference(text: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Findings) {
+fn resource_rules(resource: &Members<'_>, at: &At<'_>, findings: &mut Findings) {
     if resource.contains_key("id") {
         findings
             .deviations
@@ -179,7 +179,7 @@ fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Fin
     match at.kind {
         "Patient" => {
             for key in resource.keys() {
-                if !PATIENT_ALLOWED.contains(&key.as_str()) {
+                if !PATIENT_ALLOWED.contains(&key) {
                     findings.deviations.push(format!(
                         "{at}: Patient.{key} is outside the data-minimisation profile"
                     ));
@@ -187,7 +187,7 @@ fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Fin
             }
         }
         "Immunization" => {
-            match resource.get("status").and_then(Value::as_str) {
+            match resource.get("status").and_then(BorrowedValue::as_str) {
                 Some("completed") => {}
                 Some(other) => findings.errors.push(format!(
                     "{at}: status {other:?}; a health card's immunizations are \"completed\""
@@ -200,7 +200,7 @@ fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Fin
                 ));
             }
             match resource.get("occurrenceDateTime") {
-                Some(Value::String(date)) if is_fhir_date_time(date) => {}
+                Some(BorrowedValue::String(date)) if is_fhir_date_time(date) => {}
                 Some(other) => findings.errors.push(format!(
                     "{at}: occurrenceDateTime {other} is not a FHIR dateTime (YYYY-MM-DD…)"
                 )),
@@ -209,9 +209,9 @@ fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Fin
             let codings = resource
                 .get("vaccineCode")
                 .and_then(|c| c.get("coding"))
-                .and_then(Value::as_array);
+                .and_then(BorrowedValue::as_array);
             for (index, coding) in codings.into_iter().flatten().enumerate() {
-                if coding.get("code").and_then(Value::as_str).is_none() {
+                if coding.get("code").and_then(BorrowedValue::as_str).is_none() {
                     findings
                         .errors
                         .push(format!("{at}: vaccineCode.coding[{index}] has no code"));
@@ -222,7 +222,7 @@ fn resource_rules(resource: &Map<String, Value>, at: &At<'_>, findings: &mut Fin
     }
 }
 
-fn meta_rules(meta: &Value, at: &At<'_>, findings: &mut Findings) {
+fn meta_rules(meta: &BorrowedValue, at: &At<'_>, findings: &mut Findings) {
     let Some(meta) = meta.as_object() else {
         findings.deviations.push(format!(
             "{at}: meta is not an object; only meta.security is allowed"
@@ -235,7 +235,7 @@ fn meta_rules(meta: &Value, at: &At<'_>, findings: &mut Findings) {
         ));
     }
     if let Some(security) = meta.get("security") {
-        let codings = security.as_array().map(Vec::as_slice).unwrap_or_default();
+        let codings = security.as_array().unwrap_or_default();
         let coding_keys = [
             "system",
             "version",
@@ -248,7 +248,7 @@ fn meta_rules(meta: &Value, at: &At<'_>, findings: &mut Findings) {
         let valid = security.is_array()
             && codings.iter().all(|c| {
                 c.as_object().is_some_and(|c| {
-                    c.contains_key("code") && c.keys().all(|k| coding_keys.contains(&k.as_str()))
+                    c.contains_key("code") && c.keys().all(|k| coding_keys.contains(&k))
                 })
             });
         if !valid {
@@ -261,15 +261,15 @@ fn meta_rules(meta: &Value, at: &At<'_>, findings: &mut Findings) {
 
 /// `text` of CodeableConcepts, `display` of Codings and references not `resource:N`,
 /// anywhere in a resource.
-fn minimisation(value: &Value, at: &At<'_>, findings: &mut Findings) {
+fn minimisation(value: &BorrowedValue, at: &At<'_>, findings: &mut Findings) {
     match value {
-        Value::Object(map) => {
+        BorrowedValue::Object(map) => {
             if map.contains_key("coding") && map.contains_key("text") {
                 findings.deviations.push(format!(
                     "{at}: CodeableConcept.text is not allowed in a health card"
                 ));
             }
-            if let Some(Value::String(reference)) = map.get("reference")
+            if let Some(BorrowedValue::String(reference)) = map.get("reference")
                 && !is_short_reference(reference)
             {
                 findings.deviations.push(format!(
@@ -278,19 +278,19 @@ fn minimisation(value: &Value, at: &At<'_>, findings: &mut Findings) {
             }
             for (key, child) in map {
                 if key == "coding"
-                    && let Value::Array(codings) = child
+                    && let BorrowedValue::Array(codings) = child
                     && codings.iter().any(|c| c.get("display").is_some())
                 {
                     findings.deviations.push(format!(
                         "{at}: Coding.display is not allowed in a health card"
                     ));
                 }
-                if matches!(child, Value::Object(_) | Value::Array(_)) {
+                if matches!(child, BorrowedValue::Object(_) | BorrowedValue::Array(_)) {
                     minimisation(child, at, findings);
                 }
             }
         }
-        Value::Array(items) => {
+        BorrowedValue::Array(items) => {
             for item in items {
                 minimisation(item, at, findings);
             }
@@ -300,22 +300,22 @@ fn minimisation(value: &Value, at: &At<'_>, findings: &mut Findings) {
 }
 
 /// Whether any value is empty (the fast pass; [`empty_values`] says where).
-fn has_empty(value: &Value) -> bool {
+fn has_empty(value: &BorrowedValue) -> bool {
     match value {
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty() || a.iter().any(has_empty),
-        Value::Object(o) => o.is_empty() || o.values().any(has_empty),
+        BorrowedValue::String(s) => s.is_empty(),
+        BorrowedValue::Array(a) => a.is_empty() || a.iter().any(has_empty),
+        BorrowedValue::Object(o) => o.is_empty() || o.values().any(has_empty),
         _ => false,
     }
 }
 
 /// FHIR JSON forbids empty strings, arrays and objects (FHIR R4 JSON representation, 3.1:
 /// "there SHALL be no empty elements").
-fn empty_values(value: &Value, path: &mut String, findings: &mut Findings) {
+fn empty_values(value: &BorrowedValue, path: &mut String, findings: &mut Findings) {
     let empty = match value {
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
+        BorrowedValue::String(s) => s.is_empty(),
+        BorrowedValue::Array(a) => a.is_empty(),
+        BorrowedValue::Object(o) => o.is_empty(),
         _ => false,
     };
     if empty {
@@ -326,7 +326,7 @@ fn empty_values(value: &Value, path: &mut String, findings: &mut Findings) {
     }
     let len = path.len();
     match value {
-        Value::Object(map) => {
+        BorrowedValue::Object(map) => {
             for (key, child) in map {
                 path.push('.');
                 path.push_str(key);
@@ -334,7 +334,7 @@ fn empty_values(value: &Value, path: &mut String, findings: &mut Findings) {
                 path.truncate(len);
             }
         }
-        Value::Array(items) => {
+        BorrowedValue::Array(items) => {
             for (index, item) in items.iter().enumerate() {
                 use std::fmt::Write;
                 let _ = write!(path, "[{index}]");
@@ -349,7 +349,11 @@ fn empty_values(value: &Value, path: &mut String, findings: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn check(bundle: &Value) -> Findings {
+        super::check(&BorrowedValue::from_value(bundle))
+    }
 
     fn card_bundle() -> Value {
         json!({"resourceType": "Bundle", "type": "collection", "entry": [

@@ -45,16 +45,14 @@ pub(crate) fn verify(
         healthpass_model::country_alpha2(&seal.issuing_state)
             .unwrap_or_else(|| seal.issuing_state.clone()),
     );
-    let kid = kid_of(&seal.certificate);
-    report.kid = Some(crate::b64(&kid));
-    // A pinned signer is the store's own parsed certificate, found by kid and compared byte
-    // for byte: the hot path parses no X.509. Only a signer the store does not hold is parsed
+    // A pinned signer is the store's own parsed certificate, found by its DER: the hot path
+    // parses no X.509 and hashes nothing. Only a signer the store does not hold is parsed
     // (and then must chain to a CSCA).
-    let pinned = trust
-        .signers(&kid)
-        .iter()
-        .find(|s| s.der() == seal.certificate.as_slice())
-        .cloned();
+    let pinned = trust.signer_with_der(&seal.certificate).cloned();
+    let kid = pinned
+        .as_ref()
+        .map_or_else(|| kid_of(&seal.certificate), |signer| signer.kid());
+    report.kid = Some(crate::b64(&kid));
     let (signer, anchor) = match pinned {
         Some(signer) => (Some(signer), Some(Anchor::Pinned)),
         None => match SignerCertificate::from_der(&seal.certificate) {
@@ -117,7 +115,7 @@ pub(crate) fn verify(
         SealType::Test => CertificateType::Test,
     });
     report.credential = Some(credential);
-    report.certificate = Some(seal.data);
+    report.certificate = Some(seal.data.into());
 }
 
 /// The barcode signer against its CSCA's revocation list, when one is loaded (ICAO Doc 9303

@@ -320,7 +320,7 @@ fn batch_issue_writes_one_line_per_input_or_nothing() {
             report.reasons
         );
         assert_eq!(
-            report.certificate.unwrap()["v"][0]["ci"],
+            report.certificate.unwrap().into_value()["v"][0]["ci"],
             format!("URN:UVCI:01:AT:BATCH{i:04}")
         );
     }

@@ -145,6 +145,76 @@ fn shc_spec_examples_verify_with_the_published_keys() {
 }
 
 /// Each negative fixture of the official validator gives its reason (or warning).
+/// RFC 002 `hash-fhir` lists name cards by a hash of the bundle as carried: an id computed
+/// from the corpus's own minified payload (not from the verifier's reading of it) revokes that
+/// card and no other.
+#[test]
+fn shc_hash_fhir_revocation_list_revokes_by_bundle_hash() {
+    use healthpass_trust::shc_crl::hash_fhir_rid;
+    let Some(dir) = corpus_dir("shc-spec-examples") else {
+        return;
+    };
+    let bundle_id = |example: &str| {
+        let payload = read(
+            &dir,
+            &format!("example-{example}-c-jws-payload-minified.json"),
+        );
+        let start = payload.find("\"fhirBundle\":").unwrap() + "\"fhirBundle\":".len();
+        // The bundle is credentialSubject's last member, and `rid` follows credentialSubject.
+        let end = payload.find("}},\"rid\":").unwrap() + 1;
+        hash_fhir_rid(&payload.as_bytes()[start..end])
+    };
+    let jwks = Jwks::parse(read(&dir, "issuer_.well-known_jwks.json").as_bytes()).unwrap();
+    let version = jwks.get(SPEC_KEY).unwrap().crl_version();
+    let clock = at("2024-06-01T00:00:00Z");
+    let ex00 = read(&dir, "example-00-d-jws.txt");
+    let ex03 = read(&dir, "example-03-d-jws.txt");
+    let id00 = bundle_id("00");
+    // RFC 002's own example id is that of example 03's bundle: the verifier's reading of the
+    // card (re-inflated, the bundle's span as carried) meets the RFC's published value.
+    let id03 = bundle_id("03");
+    assert_eq!(id03, "9q2bR-42Z30");
+    for (listed, revoked00, revoked03) in [
+        (id00.clone(), true, false),
+        // Example 00 was issued at nbf 1715107763.677: before a cut-off one second later,
+        // after one at the whole second.
+        (format!("{id00}.1715107764"), true, false),
+        (format!("{id00}.1715107763"), false, false),
+        (id03.clone(), false, true),
+    ] {
+        let mut trust = TrustStore::new();
+        trust.add_shc_issuer(SPEC_ISSUER, None, jwks.keys.clone());
+        let list = format!(
+            r#"{{"kid":"{SPEC_KEY}","method":"hash-fhir","ctr":{},"rids":["{listed}"]}}"#,
+            version.unwrap()
+        );
+        assert!(trust.add_shc_crl(
+            SPEC_ISSUER,
+            ShcCrl::parse(list.as_bytes(), SPEC_KEY, version).unwrap()
+        ));
+        for (text, revoked) in [(&ex00, revoked00), (&ex03, revoked03)] {
+            let report = verify(text.trim(), clock, &trust);
+            if revoked {
+                assert_eq!(report.verdict, Verdict::Red, "{listed}");
+                assert_eq!(codes(&report.reasons), [ReasonCode::CertificateRevoked]);
+                assert!(
+                    report.reasons[0].message.contains("hash-fhir id"),
+                    "{}",
+                    report.reasons[0].message
+                );
+            } else {
+                assert_eq!(
+                    report.verdict,
+                    Verdict::Green,
+                    "{listed}: {:?}",
+                    report.reasons
+                );
+                assert_eq!(report.checks.revocation, Outcome::Pass);
+            }
+        }
+    }
+}
+
 #[test]
 fn shc_dev_tools_fixtures_give_their_reasons() {
     let (Some(dir), Some(spec)) = (corpus_dir("shc-dev-tools"), corpus_dir("shc-spec-examples"))
