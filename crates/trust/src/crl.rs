@@ -164,12 +164,11 @@ impl CaRevocationList {
     /// `None` when this list is not its issuer's (it says nothing about `signer`), else
     /// whether and when it revokes `signer`.
     pub fn status(&self, signer: &SignerCertificate) -> Option<Option<Timestamp>> {
-        let cert = Certificate::from_der(signer.der()).ok()?;
-        let tbs = cert.tbs_certificate();
-        if tbs.issuer().to_der().ok()? != self.issuer {
+        let id = signer.issuer_and_serial()?;
+        if id.issuer != self.issuer {
             return None;
         }
-        Some(self.revoked.get(tbs.serial_number().as_bytes()).copied())
+        Some(self.revoked.get(id.serial.as_slice()).copied())
     }
 }
 

@@ -25,7 +25,8 @@ pub mod vci;
 pub use chain::{ChainError, verify_issued_by};
 pub use revocation::{HashType, RevocationList};
 pub use signer::{
-    CertificateError, KeyUsage, PublicKey, SignatureError, SignerCertificate, Validity, kid_of,
+    CertificateError, IssuerAndSerial, KeyUsage, PublicKey, SignatureError, SignerCertificate,
+    Validity, kid_of,
 };
 pub use store::{LoadError, ShcIssuer, TrustStore, WithdrawnSigner};
 

@@ -118,6 +118,18 @@ pub struct SignerCertificate {
     key_usage: KeyUsage,
     /// Read on first use: only seal signers need it, and a trust list holds thousands.
     barcode_profile: std::sync::OnceLock<crate::icao::BarcodeSignerProfile>,
+    /// Its issuer's name (DER) and its serial number, read on first use: a CA revocation
+    /// list names certificates by them, and only seal signers are looked up there.
+    issuer_and_serial: std::sync::OnceLock<Option<IssuerAndSerial>>,
+}
+
+/// The issuer's name (DER) and the serial number (its content octets) of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerAndSerial {
+    /// `tbsCertificate.issuer`, DER.
+    pub issuer: Vec<u8>,
+    /// `tbsCertificate.serialNumber`, its content octets.
+    pub serial: Vec<u8>,
 }
 
 impl fmt::Debug for SignerCertificate {
@@ -245,7 +257,23 @@ impl SignerCertificate {
             public_key: public_key(tbs.subject_public_key_info()),
             key_usage: key_usage(tbs.extensions()),
             barcode_profile: std::sync::OnceLock::new(),
+            issuer_and_serial: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Its issuer's name and serial number, read once per certificate (`None` only if the
+    /// issuer name does not re-encode, which a parsed certificate's does).
+    pub fn issuer_and_serial(&self) -> Option<&IssuerAndSerial> {
+        self.issuer_and_serial
+            .get_or_init(|| {
+                let cert = Certificate::from_der(&self.der).ok()?;
+                let tbs = cert.tbs_certificate();
+                Some(IssuerAndSerial {
+                    issuer: der::Encode::to_der(tbs.issuer()).ok()?,
+                    serial: tbs.serial_number().as_bytes().to_vec(),
+                })
+            })
+            .as_ref()
     }
 
     /// The certificate as received.
