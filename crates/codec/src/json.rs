@@ -429,7 +429,7 @@ mod fast {
         // false (a borrow), so only the lowest flagged byte is used.
         let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
         let mut at = 0;
-        while let Some(word) = bytes.get(at..at + 8) {
+        for word in bytes.chunks_exact(8) {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
             let stop = zero(w ^ (ONES * u64::from(b'"')))
                 | zero(w ^ (ONES * u64::from(b'\\')))
