@@ -9,8 +9,8 @@ use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use healthpass_codec::jws::{self, CompactJws};
 use healthpass_codec::json::BorrowedValue;
+use healthpass_codec::jws::{self, CompactJws};
 use healthpass_codec::shc::{self, NumericChunk, ShcClaims};
 use healthpass_codec::{json, zlib};
 use healthpass_trust::TrustStore;
@@ -111,7 +111,10 @@ fn claims(payload: &BorrowedValue<'_>) {
     };
     assert_eq!(payload["iss"].as_str(), Some(claims.iss.as_str()));
     assert_eq!(payload["nbf"].as_f64(), Some(claims.nbf));
-    assert_eq!(payload.get("exp").and_then(BorrowedValue::as_f64), claims.exp);
+    assert_eq!(
+        payload.get("exp").and_then(BorrowedValue::as_f64),
+        claims.exp
+    );
     assert_eq!(payload["vc"]["rid"].as_str(), claims.rid.as_deref());
     assert_eq!(claims.fhir_bundle["resourceType"].as_str(), Some("Bundle"));
     assert_eq!(
