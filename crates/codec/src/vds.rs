@@ -130,7 +130,7 @@ impl Seal {
         if !numbers_exact(data) {
             return Err(field(
                 "data",
-                "holds an integer beyond ±2^53, which RFC 8785 cannot sign exactly",
+                "holds a number beyond ±2^53, which RFC 8785 cannot sign exactly",
             ));
         }
         let hdr = data
@@ -214,10 +214,15 @@ impl Seal {
 fn numbers_exact(value: &Value) -> bool {
     const MAX_EXACT: u64 = 1 << 53;
     match value {
-        Value::Number(n) => {
-            n.as_u64().is_none_or(|u| u <= MAX_EXACT)
-                && n.as_i64().is_none_or(|i| i.unsigned_abs() <= MAX_EXACT)
-        }
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u <= MAX_EXACT,
+            (None, Some(i)) => i.unsigned_abs() <= MAX_EXACT,
+            // Written with a fraction or an exponent: JCS prints a double of magnitude
+            // 2^53..1e21 as plain digits, which would read back as an integer other than the
+            // one signed (`1666666666666666666.666` is signed as `1666666666666666800`). The
+            // same bound for every number keeps the rule one sentence long.
+            (None, None) => n.as_f64().is_some_and(|f| f.abs() <= MAX_EXACT as f64),
+        },
         Value::Array(items) => items.iter().all(numbers_exact),
         Value::Object(map) => map.values().all(numbers_exact),
         _ => true,
@@ -455,6 +460,25 @@ mod tests {
             Seal::parse(&big),
             Err(SealError::Field { field: "data", .. })
         ));
+        // However the number is written (fuzz: a fraction beyond 2^53 was signed as the
+        // integer JCS prints for it, which then read back as a different number).
+        for beyond in [
+            "1666666666666666666.666",
+            "-9007199254740993.5",
+            "1e300",
+            "9.1e15",
+        ] {
+            let seal = ok.replace("\"msg\":{}", &format!("\"msg\":{{\"n\":{beyond}}}"));
+            assert!(
+                matches!(
+                    Seal::parse(&seal),
+                    Err(SealError::Field { field: "data", .. })
+                ),
+                "{beyond}"
+            );
+        }
+        let within = ok.replace("\"msg\":{}", "\"msg\":{\"n\":9007199254740991.5e-3}");
+        assert!(Seal::parse(&within).is_ok());
         let fits = ok.replace("\"msg\":{}", "\"msg\":{\"seq\":9007199254740992}");
         assert!(Seal::parse(&fits).is_ok());
         let dup = ok.replace("\"v\":1", "\"v\":1,\"v\":1");
