@@ -20,6 +20,7 @@ pub mod revocation;
 pub mod shc_crl;
 mod signer;
 mod store;
+pub mod tlog;
 pub mod vci;
 
 pub use chain::{ChainError, verify_issued_by};
