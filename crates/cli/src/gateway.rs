@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// Log format on stderr: `json` (one object per line) or `text` [default: json].
     #[arg(long, value_name = "FORMAT", env = "HEALTHPASS_LOG_FORMAT")]
     log_format: Option<LogFormat>,
+    /// The transparency log's checkpoint key (PKCS#8 PEM); made on first start if missing
+    /// [default: DATA/log-key.pem].
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_LOG_KEY")]
+    log_key: Option<PathBuf>,
 }
 
 /// How log events are written.
@@ -97,6 +101,7 @@ struct ServeConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    log_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -116,6 +121,7 @@ impl ServeArgs {
             tls_cert: self.tls_cert.or(file.tls_cert),
             tls_key: self.tls_key.or(file.tls_key),
             log_format: self.log_format.or(file.log_format),
+            log_key: self.log_key.or(file.log_key),
         })
     }
 }
@@ -199,12 +205,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("give both the TLS certificate and its key, or neither"),
     };
     init_logging(config.log_format.unwrap_or(LogFormat::Json));
+    let log_key_file = config
+        .log_key
+        .clone()
+        .unwrap_or_else(|| data.join("log-key.pem"));
+    let log_key = crate::log::load_or_make_log_key(&log_key_file, &network)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let store = Store::open(&url)
             .await
             .context("cannot open the database")?;
-        let gateway = Gateway::open(network, store).await?;
+        let gateway = Gateway::open(network, store, log_key).await?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

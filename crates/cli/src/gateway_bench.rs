@@ -133,7 +133,11 @@ async fn measure(
         .database
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let gateway = Gateway::open(network.clone(), Store::open(&url).await?).await?;
+    let log_key = healthpass_trust::tlog::NoteSigner::generate(
+        "bench.healthpass/log",
+        healthpass_trust::tlog::NoteKeyKind::Ed25519,
+    )?;
+    let gateway = Gateway::open(network.clone(), Store::open(&url).await?, log_key).await?;
     let now = Timestamp::now();
     for load in &loads {
         gateway

@@ -14,6 +14,7 @@ mod gateway_bench;
 mod input;
 mod issue;
 mod keys;
+mod log;
 mod matrix;
 mod network;
 mod render;
@@ -97,6 +98,9 @@ enum Command {
     /// Trust data for verifiers: sync it from a gateway.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// The gateway's transparency log: keys, witnessing and auditing.
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// The trust network's governance: test networks and onboarding records.
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Command::Network(cmd) => network::run(cmd),
         Command::Gateway(cmd) => gateway::run(cmd),
         Command::Trust(cmd) => trust::run(cmd),
+        Command::Log(cmd) => log::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -6,11 +6,15 @@
 //!   checks every signature chain itself (governance k of n → onboarding → CSCA → DSC, and each
 //!   country's CMS upload signature), and returns the [`TrustState`] a verifier uses offline.
 //!   It reads no clock and touches no file: the caller passes `now` and stores the state.
+//! - [`log`]: the gateway's transparency log: checkpoints believed only as the network's log
+//!   policy says, consistency proofs from the held checkpoint, entries with inclusion proofs,
+//!   and a witness's cosignature.
 //! - [`upload`]: a country's CMS uploads (signer certificates, withdrawals, revocation batches).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod http;
+pub mod log;
 pub mod sync;
 pub mod upload;
 

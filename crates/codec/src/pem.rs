@@ -31,9 +31,31 @@ pub fn first(text: &str, label: &str) -> Option<Result<Vec<u8>, base64::DecodeEr
     blocks(text, label).next()
 }
 
+/// One PEM block: `der` as Base64 in lines of 64 characters between the `label` lines.
+pub fn encode(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        // Base64 is ASCII, so every chunk is UTF-8.
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    pem
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_blocks_read_back() {
+        let der: Vec<u8> = (0..=200).collect();
+        let pem = encode("PRIVATE KEY", &der);
+        assert!(pem.lines().all(|l| l.len() <= 64));
+        assert_eq!(pem.lines().count(), 2 + 268_usize.div_ceil(64));
+        assert_eq!(first(&pem, "PRIVATE KEY"), Some(Ok(der)));
+    }
 
     #[test]
     fn blocks_in_order_with_their_errors() {

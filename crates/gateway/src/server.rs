@@ -18,7 +18,13 @@
 //! | `GET /revocation-list/{batchId}` | the batch's CMS as uploaded (`application/cms`, Base64); 410 once deleted |
 //! | `POST /revocation-list` | `application/cms`: a revocation batch; needs an authenticated country |
 //! | `POST /revocation-list/delete` | `application/cms`: `{"batchId"}`; needs an authenticated country |
+//! | `GET /log/checkpoint[?witnessed=K]` | the newest checkpoint (C2SP signed note, `text/plain`) with the witness cosignatures collected for it; with `K`, the newest one at least `K` witnesses co-signed |
+//! | `GET /log/consistency?from=M&to=N` | the RFC 9162 consistency proof between tree sizes `M` and `N` (JSON) |
+//! | `GET /log/entries?start=A&end=B[&size=N]` | entries `A..B` (at most 1000) with inclusion proofs in the tree of size `N` (default: the newest) |
+//! | `POST /log/cosignature` | a witness's cosignature: the checkpoint note with its signature line; only the network's witnesses |
 //!
+//! Every accepted change is appended to the transparency log ([`healthpass_network::log`])
+//! before it is acknowledged: entry `i` is the change that made version `i + 1`.
 //! The country of an upload is the one whose authentication certificate the TLS client
 //! presented: the TLS layer ([`crate::tls`]) puts the [`ClientCertificate`] into the request's
 //! extensions, and the registry names its country. Without one, or with a certificate of no
@@ -36,7 +42,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use healthpass_network::Network;
 use healthpass_network::cms;
+use healthpass_network::log::{ConsistencyProof, LogEntries, LogEntry, encode_hashes};
 use healthpass_network::revocation::BatchList;
+use healthpass_trust::tlog::{
+    Checkpoint, MemoryTree, NoteSignature, NoteSigner, NoteVerifierKey, SignedNote,
+};
 use jiff::Timestamp;
 use serde_json::json;
 use std::sync::Arc;
@@ -52,6 +62,38 @@ pub struct Gateway {
     store: Store,
     metrics: Arc<Metrics>,
     trust_list_json: std::sync::Mutex<Option<(u64, axum::body::Bytes)>>,
+    log: std::sync::Mutex<TransparencyLog>,
+}
+
+/// The most entries one `GET /log/entries` returns.
+pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+
+/// For how many checkpoint sizes cosignatures are kept (the newest ones).
+const COSIGNED_SIZES_KEPT: usize = 256;
+
+/// The transparency log: the tree of every accepted change, the key that signs its
+/// checkpoints, and the witnesses' cosignatures collected for recent sizes.
+/// TODO(#6): cosignatures live in memory; after a restart witnesses co-sign anew.
+#[derive(Debug)]
+struct TransparencyLog {
+    tree: MemoryTree,
+    signer: NoteSigner,
+    witnesses: Vec<NoteVerifierKey>,
+    cosignatures: std::collections::BTreeMap<u64, Vec<NoteSignature>>,
+}
+
+impl TransparencyLog {
+    fn checkpoint(&self, size: u64) -> Option<SignedNote> {
+        let text = Checkpoint {
+            origin: self.signer.verifier_key().name().to_owned(),
+            size,
+            root: self.tree.root_at(size).ok()?,
+        }
+        .to_text();
+        let mut signatures = vec![self.signer.sign(&text, 0)];
+        signatures.extend(self.cosignatures.get(&size).into_iter().flatten().cloned());
+        Some(SignedNote { text, signatures })
+    }
 }
 
 /// Why the gateway could not start.
@@ -61,6 +103,16 @@ pub enum StartError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The log key is not the one the network definition names.
+    #[error(
+        "the log key {actual} is not the network's log key {expected}: start with the key the network definition names"
+    )]
+    LogKey {
+        /// The network's (verifier key).
+        expected: String,
+        /// The one given (verifier key).
+        actual: String,
+    },
     /// A stored change no longer passes the checks: the database was changed behind the
     /// gateway's back, or by another network's gateway.
     #[error("stored change {version} ({kind:?} of {country}) is refused on replay: {error}")]
@@ -97,10 +149,34 @@ pub enum SubmitError {
 }
 
 impl Gateway {
-    /// Opens a gateway on `store`, replaying every stored change through the checks.
-    pub async fn open(network: Network, store: Store) -> Result<Arc<Gateway>, StartError> {
+    /// Opens a gateway on `store`, replaying every stored change through the checks and into
+    /// the transparency log, whose checkpoints `log_key` signs (the key the network
+    /// definition names, if it names one).
+    pub async fn open(
+        network: Network,
+        store: Store,
+        log_key: NoteSigner,
+    ) -> Result<Arc<Gateway>, StartError> {
+        let witnesses = match &network.log {
+            Some(settings) => {
+                let policy = settings.policy().map_err(|e| StartError::LogKey {
+                    expected: e.to_string(),
+                    actual: log_key.verifier_key().to_vkey(),
+                })?;
+                if policy.log_key() != log_key.verifier_key() {
+                    return Err(StartError::LogKey {
+                        expected: settings.key.clone(),
+                        actual: log_key.verifier_key().to_vkey(),
+                    });
+                }
+                policy.witnesses().to_vec()
+            }
+            None => Vec::new(),
+        };
+        let mut tree = MemoryTree::new();
         let mut registry = Registry::new(network);
         for change in store.changes().await? {
+            tree.push(&change.entry_bytes());
             let tampered = |error| StartError::Tampered {
                 version: change.version,
                 kind: change.kind,
@@ -129,11 +205,22 @@ impl Gateway {
             countries = registry.countries().len(),
             "change log replayed"
         );
+        tracing::info!(
+            size = tree.size(),
+            key = %log_key.verifier_key().to_vkey(),
+            "transparency log rebuilt"
+        );
         Ok(Arc::new(Gateway {
             registry: Mutex::new(registry),
             store,
             metrics: Arc::default(),
             trust_list_json: std::sync::Mutex::default(),
+            log: std::sync::Mutex::new(TransparencyLog {
+                tree,
+                signer: log_key,
+                witnesses,
+                cosignatures: Default::default(),
+            }),
         }))
     }
 
@@ -163,22 +250,38 @@ impl Gateway {
         let version = registry.version() + 1;
         // Durable first: a change is acknowledged only once it is committed to the store, and
         // the registry moves on only then (so a failed write changes nothing).
-        self.store
-            .append(&Change {
-                version,
-                kind,
-                country: prepared.country().to_owned(),
-                accepted_at: now,
-                body,
-            })
-            .await?;
+        let change = Change {
+            version,
+            kind,
+            country: prepared.country().to_owned(),
+            accepted_at: now,
+            body,
+        };
+        self.store.append(&change).await?;
         let country = prepared.country().to_owned();
         let batch_id = prepared.batch_id().map(str::to_owned);
         let committed = registry.commit(prepared);
         debug_assert_eq!(committed, version);
+        // Still under the registry's lock: the log's size is the registry's version.
+        self.log().tree.push(&change.entry_bytes());
         self.metrics.observe_change(kind.as_str(), "accepted");
         tracing::info!(kind = kind.as_str(), country, version, "change accepted");
         Ok(Submitted { version, batch_id })
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, TransparencyLog> {
+        // A panic while holding it cannot leave the tree half-written (push is one extend).
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The newest checkpoint (signed note text) and its size.
+    pub fn checkpoint(&self) -> (u64, String) {
+        let log = self.log();
+        let size = log.tree.size();
+        let note = log.checkpoint(size).expect("the tree's own size");
+        (size, note.to_text())
     }
 
     /// The current trust list.
@@ -233,6 +336,10 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             get(revocation_list).merge(cms_route(ChangeKind::RevocationBatch)),
         )
         .route("/revocation-list/{batch}", get(revocation_batch))
+        .route("/log/checkpoint", get(log_checkpoint))
+        .route("/log/consistency", get(log_consistency))
+        .route("/log/entries", get(log_entries))
+        .route("/log/cosignature", post(log_cosignature))
         .route(
             "/revocation-list/delete",
             cms_route(ChangeKind::RevocationDeletion),
@@ -495,6 +602,181 @@ fn cms_route(kind: ChangeKind) -> axum::routing::MethodRouter<Arc<Gateway>> {
     )
 }
 
+/// `?witnessed=` of `GET /log/checkpoint`.
+#[derive(serde::Deserialize)]
+struct Witnessed {
+    #[serde(default)]
+    witnessed: usize,
+}
+
+fn note_response(note: &SignedNote) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        note.to_text(),
+    )
+        .into_response()
+}
+
+async fn log_checkpoint(
+    State(gateway): State<Arc<Gateway>>,
+    Query(Witnessed { witnessed }): Query<Witnessed>,
+) -> Response {
+    let log = gateway.log();
+    let size = if witnessed == 0 {
+        Some(log.tree.size())
+    } else {
+        log.cosignatures
+            .iter()
+            .rev()
+            .find(|(_, sigs)| sigs.len() >= witnessed)
+            .map(|(size, _)| *size)
+    };
+    match size.and_then(|size| log.checkpoint(size)) {
+        Some(note) => note_response(&note),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "not_witnessed",
+            format!("no recent checkpoint has {witnessed} witness cosignatures yet"),
+        ),
+    }
+}
+
+/// `?from=&to=` of `GET /log/consistency`.
+#[derive(serde::Deserialize)]
+struct SizeRange {
+    from: u64,
+    to: u64,
+}
+
+async fn log_consistency(
+    State(gateway): State<Arc<Gateway>>,
+    Query(SizeRange { from, to }): Query<SizeRange>,
+) -> Response {
+    match gateway.log().tree.prove_consistency(from, to) {
+        Ok(proof) => Json(ConsistencyProof {
+            from,
+            to,
+            proof: encode_hashes(&proof),
+        })
+        .into_response(),
+        Err(e) => problem(StatusCode::BAD_REQUEST, "size_out_of_range", e.to_string()),
+    }
+}
+
+/// `?start=&end=&size=` of `GET /log/entries`.
+#[derive(serde::Deserialize)]
+struct EntryRange {
+    start: u64,
+    end: u64,
+    size: Option<u64>,
+}
+
+async fn log_entries(
+    State(gateway): State<Arc<Gateway>>,
+    Query(range): Query<EntryRange>,
+) -> Response {
+    let size = range.size.unwrap_or_else(|| gateway.log().tree.size());
+    let end = range
+        .end
+        .min(size)
+        .min(range.start.saturating_add(MAX_ENTRIES_PER_PAGE));
+    if range.start >= end {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "size_out_of_range",
+            format!(
+                "entries {}..{} are not inside a tree of {size}",
+                range.start, range.end
+            ),
+        );
+    }
+    // Entry i is the change of version i + 1.
+    let changes = match gateway
+        .store
+        .changes_between(range.start + 1, end + 1)
+        .await
+    {
+        Ok(changes) => changes,
+        Err(e) => return submit_error(SubmitError::Store(e)),
+    };
+    let log = gateway.log();
+    let mut entries = Vec::with_capacity(changes.len());
+    for change in changes {
+        match log.tree.prove_inclusion(change.index(), size) {
+            Ok(proof) => entries.push(LogEntry {
+                index: change.index(),
+                entry: {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(change.entry_bytes())
+                },
+                proof: encode_hashes(&proof),
+            }),
+            Err(e) => return problem(StatusCode::BAD_REQUEST, "size_out_of_range", e.to_string()),
+        }
+    }
+    Json(LogEntries { size, entries }).into_response()
+}
+
+/// A witness hands in its cosignature: the checkpoint note with its signature line. The
+/// checkpoint must be one this log signed (its size and root), and the signature one of a
+/// witness the network names, valid; then it is served with that checkpoint from now on.
+async fn log_cosignature(State(gateway): State<Arc<Gateway>>, body: String) -> Response {
+    let note = match SignedNote::parse(&body) {
+        Ok(note) => note,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "note_invalid", e.to_string()),
+    };
+    let checkpoint = match Checkpoint::from_text(&note.text) {
+        Ok(checkpoint) => checkpoint,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "note_invalid", e.to_string()),
+    };
+    let mut log = gateway.log();
+    let ours = log.signer.verifier_key().name() == checkpoint.origin
+        && log.tree.root_at(checkpoint.size) == Ok(checkpoint.root);
+    if !ours {
+        return problem(
+            StatusCode::CONFLICT,
+            "not_our_checkpoint",
+            format!(
+                "checkpoint {} is not one this log signed (another origin, size or root)",
+                checkpoint.size
+            ),
+        );
+    }
+    let mut accepted = Vec::new();
+    for signature in &note.signatures {
+        let Some(witness) = log.witnesses.iter().find(|w| w.matches(signature)) else {
+            continue;
+        };
+        if witness.verify(&note.text, signature).flatten().is_none() {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "cosignature_invalid",
+                format!("the cosignature of {} does not verify", witness.name()),
+            );
+        }
+        accepted.push(signature.clone());
+    }
+    if accepted.is_empty() {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "unknown_witness",
+            "no signature of a witness the network names",
+        );
+    }
+    let size = checkpoint.size;
+    let held = log.cosignatures.entry(size).or_default();
+    for signature in accepted {
+        held.retain(|s| !(s.name == signature.name && s.key_id == signature.key_id));
+        held.push(signature);
+    }
+    while log.cosignatures.len() > COSIGNED_SIZES_KEPT {
+        log.cosignatures.pop_first();
+    }
+    tracing::info!(size, "witness cosignature accepted");
+    let note = log.checkpoint(size).expect("checked inside the tree");
+    note_response(&note)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +785,7 @@ mod tests {
     use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
     use healthpass_network::cms::UploadSigner;
     use healthpass_network::{GovernanceKey, OnboardingRecord, SignedOnboarding};
+    use healthpass_trust::tlog::NoteKeyKind;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -512,6 +795,7 @@ mod tests {
         pki: TestPki,
         _dir: tempfile::TempDir,
         url: String,
+        log_pem: String,
     }
 
     /// One fixture per database the suite runs against (SQLite, and PostgreSQL when
@@ -546,6 +830,9 @@ mod tests {
             pki: make(),
             _dir: dir,
             url,
+            log_pem: NoteSigner::generate("gateway.test/log", NoteKeyKind::Ed25519)
+                .unwrap()
+                .to_pkcs8_pem(),
         }
     }
 
@@ -576,7 +863,18 @@ mod tests {
         }
 
         async fn gateway(&self) -> Result<Arc<Gateway>, StartError> {
-            Gateway::open(self.network.clone(), Store::open(&self.url).await.unwrap()).await
+            Gateway::open(
+                self.network.clone(),
+                Store::open(&self.url).await.unwrap(),
+                self.log_key(),
+            )
+            .await
+        }
+
+        /// The same log key across restarts.
+        fn log_key(&self) -> NoteSigner {
+            NoteSigner::from_pkcs8_pem("gateway.test/log", NoteKeyKind::Ed25519, &self.log_pem)
+                .unwrap()
         }
     }
 
@@ -798,7 +1096,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 16);
+        assert_eq!(paths.len(), 20);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
                 let uri = path
@@ -843,5 +1141,259 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} not in\n{text}");
         }
+    }
+
+    async fn text(router: &Router, request: Request<Body>) -> (StatusCode, String) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    fn get(path: &str) -> Request<Body> {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    /// Every accepted change is a log entry: checkpoints verify with the log key, entries
+    /// come with inclusion proofs that hold and read back as the changes made, consistency
+    /// proofs tie each checkpoint to the next, and a restart rebuilds the same tree.
+    #[tokio::test]
+    async fn every_change_is_logged_with_proofs() {
+        use healthpass_network::log::{ConsistencyProof, LogEntries, decode_hashes};
+        use healthpass_trust::tlog::{Checkpoint, LogPolicy};
+        let f = fixture();
+        let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let policy = LogPolicy::new(f.log_key().verifier_key().clone(), vec![], 0).unwrap();
+        let gateway = f.gateway().await.unwrap();
+        let router = router(gateway.clone());
+
+        let (status, empty) = text(&router, get("/log/checkpoint")).await;
+        assert_eq!(status, StatusCode::OK);
+        let empty = policy.verify(&empty, now).unwrap();
+        assert_eq!(empty.checkpoint.size, 0);
+        assert_eq!(empty.checkpoint.root, healthpass_trust::tlog::EMPTY_ROOT);
+
+        let (status, _, _) = call(&router, post("/onboarding", f.record(2), None)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, one) = text(&router, get("/log/checkpoint")).await;
+        let one = policy.verify(&one, now).unwrap();
+        assert_eq!(one.checkpoint.size, 1);
+        let auth = f.pki.auth_cert_der.clone();
+        let (status, _, json) = call(
+            &router,
+            post("/signerCertificate", f.upload_body(), Some(&auth)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        // A refused change is not logged.
+        let (status, _, _) = call(&router, post("/onboarding", f.record(1), None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, two) = text(&router, get("/log/checkpoint")).await;
+        let two = policy.verify(&two, now).unwrap();
+        assert_eq!(two.checkpoint.size, 2);
+        assert_eq!(gateway.checkpoint().0, 2);
+
+        let (status, _, json) = call(&router, get("/log/consistency?from=1&to=2")).await;
+        assert_eq!(status, StatusCode::OK);
+        let proof: ConsistencyProof = serde_json::from_value(json).unwrap();
+        let hashes = decode_hashes(&proof.proof).unwrap();
+        two.check_extends(&one.checkpoint, &hashes).unwrap();
+        assert!(two.check_extends(&empty.checkpoint, &hashes).is_err());
+
+        let (status, _, json) = call(&router, get("/log/entries?start=0&end=9")).await;
+        assert_eq!(status, StatusCode::OK);
+        let entries: LogEntries = serde_json::from_value(json).unwrap();
+        assert_eq!(entries.size, 2);
+        let kinds: Vec<ChangeKind> = entries
+            .entries
+            .iter()
+            .map(|e| {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(&e.entry)
+                    .unwrap();
+                two.check_entry(e.index, &bytes, &decode_hashes(&e.proof).unwrap())
+                    .unwrap();
+                // The proof is for this entry at this index, not another.
+                assert!(
+                    two.check_entry(1 - e.index, &bytes, &decode_hashes(&e.proof).unwrap())
+                        .is_err()
+                );
+                let change = Change::from_entry_bytes(&bytes).unwrap();
+                assert_eq!(change.index(), e.index);
+                change.kind
+            })
+            .collect();
+        assert_eq!(kinds, [ChangeKind::Onboarding, ChangeKind::Upload]);
+        // Proofs in an older tree, and ranges outside the tree.
+        let (_, _, json) = call(&router, get("/log/entries?start=0&end=1&size=1")).await;
+        let old: LogEntries = serde_json::from_value(json).unwrap();
+        use base64::Engine;
+        let entry = base64::engine::general_purpose::STANDARD
+            .decode(&old.entries[0].entry)
+            .unwrap();
+        one.check_entry(0, &entry, &decode_hashes(&old.entries[0].proof).unwrap())
+            .unwrap();
+        for bad in [
+            "/log/entries?start=2&end=3",
+            "/log/entries?start=0&end=1&size=3",
+            "/log/consistency?from=2&to=1",
+            "/log/consistency?from=1&to=3",
+        ] {
+            let (status, _, json) = call(&router, get(bad)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(json["code"], "size_out_of_range", "{bad}");
+        }
+
+        // A restart replays the store into the same tree, signed by the same key.
+        drop(router);
+        drop(gateway);
+        let again = f.gateway().await.unwrap();
+        let (size, note) = again.checkpoint();
+        assert_eq!(size, 2);
+        let again = policy.verify(&note, now).unwrap();
+        assert_eq!(again.checkpoint, two.checkpoint);
+        assert_eq!(
+            Checkpoint::from_text(&SignedNote::parse(&note).unwrap().text)
+                .unwrap()
+                .root,
+            two.checkpoint.root
+        );
+    }
+
+    /// Witnesses the network names hand in cosignatures; a checkpoint with enough of them is
+    /// served on `?witnessed=K`. A stranger's, a forged one and one for a checkpoint the log
+    /// never signed are refused.
+    #[tokio::test]
+    async fn witnesses_cosign_checkpoints() {
+        use healthpass_network::log::LogSettings;
+        use healthpass_trust::tlog::LogPolicy;
+        let f = fixture();
+        let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+        let witness = |i: u8| {
+            NoteSigner::from_pkcs8(&format!("witness.test/w{i}"), NoteKeyKind::Cosignature, &{
+                let mut der = vec![
+                    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04,
+                    0x22, 0x04, 0x20,
+                ];
+                der.extend_from_slice(&[i; 32]);
+                der
+            })
+            .unwrap()
+        };
+        let mut network = f.network.clone();
+        network.log = Some(LogSettings {
+            key: f.log_key().verifier_key().to_vkey(),
+            witnesses: vec![
+                witness(1).verifier_key().to_vkey(),
+                witness(2).verifier_key().to_vkey(),
+            ],
+            quorum: 2,
+        });
+        let policy: LogPolicy = network.log.as_ref().unwrap().policy().unwrap();
+        let gateway = Gateway::open(
+            network.clone(),
+            Store::open(&f.url).await.unwrap(),
+            f.log_key(),
+        )
+        .await
+        .unwrap();
+        let router = router(gateway);
+        let (status, _, _) = call(&router, post("/onboarding", f.record(2), None)).await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let (_, note) = text(&router, get("/log/checkpoint")).await;
+        assert!(matches!(
+            policy.verify(&note, now),
+            Err(healthpass_trust::tlog::LogError::TooFewCosignatures {
+                have: 0,
+                need: 2,
+                ..
+            })
+        ));
+        let (status, _, json) = call(&router, get("/log/checkpoint?witnessed=1")).await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_witnessed"))
+        );
+
+        let cosigned = |w: &NoteSigner, note: &str, time: u64| {
+            let mut parsed = SignedNote::parse(note).unwrap();
+            parsed.add_signature(w.sign(&parsed.text, time));
+            parsed.to_text()
+        };
+        let t = now.as_second() as u64;
+        for i in [1, 2] {
+            let (status, _) = text(
+                &router,
+                Request::post("/log/cosignature")
+                    .body(Body::from(cosigned(&witness(i), &note, t)))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, served) = text(&router, get("/log/checkpoint?witnessed=2")).await;
+        assert_eq!(status, StatusCode::OK);
+        let verified = policy.verify(&served, now).unwrap();
+        assert_eq!(verified.cosigned_by.len(), 2);
+        assert_eq!(verified.checkpoint.size, 1);
+
+        // A witness the network does not name.
+        let (status, _, json) = call(
+            &router,
+            Request::post("/log/cosignature")
+                .body(Body::from(cosigned(&witness(3), &note, t)))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("unknown_witness"))
+        );
+        // A named witness's line with a signature over other text.
+        let mut forged = SignedNote::parse(&note).unwrap();
+        let mut sig = witness(1).sign(&forged.text, t);
+        sig.signature[20] ^= 1;
+        forged.add_signature(sig);
+        let (status, _, json) = call(
+            &router,
+            Request::post("/log/cosignature")
+                .body(Body::from(forged.to_text()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("cosignature_invalid"))
+        );
+        // A checkpoint this log never signed (another root at this size).
+        let mut other = SignedNote::parse(&note).unwrap();
+        other.text = Checkpoint {
+            origin: "gateway.test/log".into(),
+            size: 1,
+            root: [9; 32],
+        }
+        .to_text();
+        other.signatures.clear();
+        other.add_signature(witness(1).sign(&other.text, t));
+        let (status, _, json) = call(
+            &router,
+            Request::post("/log/cosignature")
+                .body(Body::from(other.to_text()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, json["code"].as_str()),
+            (StatusCode::CONFLICT, Some("not_our_checkpoint"))
+        );
+
+        // A gateway started with another key than the network names does not start.
+        let wrong = NoteSigner::generate("gateway.test/log", NoteKeyKind::Ed25519).unwrap();
+        assert!(matches!(
+            Gateway::open(network, Store::open(&f.url).await.unwrap(), wrong).await,
+            Err(StartError::LogKey { .. })
+        ));
     }
 }

@@ -3,7 +3,6 @@
 //! [`Registry`](crate::Registry)'s checks, so a row changed behind its back is found then, and
 //! verifiers find it again in the signatures. SQLite (embedded, the default) or PostgreSQL.
 
-use jiff::Timestamp;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -12,71 +11,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::str::FromStr;
 
-/// What kind of change a row records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// A country's signed onboarding record (JSON).
-    Onboarding,
-    /// A DSC upload (CMS DER).
-    Upload,
-    /// A DSC withdrawal (CMS DER).
-    Withdrawal,
-    /// A revocation batch (CMS DER).
-    RevocationBatch,
-    /// The deletion of a revocation batch (CMS DER).
-    RevocationDeletion,
-    /// A rule version (CMS DER).
-    Rule,
-    /// The deletion of a rule (CMS DER).
-    RuleDeletion,
-    /// A value-set release with its governance signatures (JSON).
-    ValueSets,
-}
-
-impl ChangeKind {
-    /// The name stored, logged and counted (`upload`, `revocation_batch`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Onboarding => "onboarding",
-            Self::Upload => "upload",
-            Self::Withdrawal => "withdrawal",
-            Self::RevocationBatch => "revocation_batch",
-            Self::RevocationDeletion => "revocation_deletion",
-            Self::Rule => "rule",
-            Self::RuleDeletion => "rule_deletion",
-            Self::ValueSets => "valuesets",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "onboarding" => Some(Self::Onboarding),
-            "upload" => Some(Self::Upload),
-            "withdrawal" => Some(Self::Withdrawal),
-            "revocation_batch" => Some(Self::RevocationBatch),
-            "revocation_deletion" => Some(Self::RevocationDeletion),
-            "rule" => Some(Self::Rule),
-            "rule_deletion" => Some(Self::RuleDeletion),
-            "valuesets" => Some(Self::ValueSets),
-            _ => None,
-        }
-    }
-}
-
-/// One accepted change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// The registry version after it.
-    pub version: u64,
-    /// What it is.
-    pub kind: ChangeKind,
-    /// The country it concerns.
-    pub country: String,
-    /// When the gateway accepted it (uploads are re-checked at this time on replay).
-    pub accepted_at: Timestamp,
-    /// The signed request, as received.
-    pub body: Vec<u8>,
-}
+pub use healthpass_network::log::{Change, ChangeKind};
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -155,9 +90,21 @@ impl Store {
 
     /// Every change, in version order.
     pub async fn changes(&self) -> Result<Vec<Change>, StoreError> {
-        const SELECT: &str =
-            "SELECT version, kind, country, accepted_at, body FROM changes ORDER BY version";
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(SELECT).fetch_all(pool).await?);
+        self.changes_between(1, u64::MAX).await
+    }
+
+    /// The changes of versions `from..to` (`to` exclusive), in version order.
+    pub async fn changes_between(&self, from: u64, to: u64) -> Result<Vec<Change>, StoreError> {
+        const SELECT: &str = "SELECT version, kind, country, accepted_at, body FROM changes \
+                              WHERE version >= $1 AND version < $2 ORDER BY version";
+        let bound = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SELECT)
+                .bind(bound(from))
+                .bind(bound(to))
+                .fetch_all(pool)
+                .await?
+        });
         rows.into_iter()
             .map(|(version, kind, country, accepted_at, body)| {
                 let corrupt = |problem: &str| StoreError::Corrupt {

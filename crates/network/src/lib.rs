@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod cms;
+pub mod log;
 pub mod revocation;
 pub mod rules;
 pub mod trustlist;
@@ -55,6 +56,9 @@ pub enum GovernanceError {
         /// n.
         keys: usize,
     },
+    /// The network's log settings do not read (a key, or a quorum no witnesses can meet).
+    #[error("the network's log settings: {0}")]
+    LogSettings(String),
     /// Two governance keys share an id, or a key id does not match its key.
     #[error("governance key {0:?} is listed twice or does not match its id")]
     KeyList(String),
@@ -187,14 +191,7 @@ impl GovernanceKey {
 
     /// As a PEM `PRIVATE KEY` block (unencrypted: keep the file offline and private).
     pub fn to_pkcs8_pem(&self) -> String {
-        let b64 = B64.encode(&self.pkcs8);
-        let mut pem = format!("-----BEGIN {PEM_LABEL}-----\n");
-        for line in b64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-            pem.push('\n');
-        }
-        pem.push_str(&format!("-----END {PEM_LABEL}-----\n"));
-        pem
+        healthpass_codec::pem::encode(PEM_LABEL, &self.pkcs8)
     }
 
     /// The key's id.
@@ -231,6 +228,10 @@ pub struct Network {
     pub threshold: usize,
     /// The governance keys (n).
     pub governance_keys: Vec<GovernancePublicKey>,
+    /// The gateway's transparency log: its checkpoint key and the witnesses verifiers require.
+    /// Without it, clients sync without the log's checks (and say so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<log::LogSettings>,
 }
 
 impl Network {
@@ -244,6 +245,7 @@ impl Network {
             name: name.into(),
             threshold,
             governance_keys,
+            log: None,
         };
         network.check()?;
         Ok(network)
@@ -276,6 +278,10 @@ impl Network {
             if raw.len() != 32 || key_id(&raw) != key.id || !seen.insert(key.id.as_str()) {
                 return Err(GovernanceError::KeyList(key.id.clone()));
             }
+        }
+        if let Some(log) = &self.log {
+            log.policy()
+                .map_err(|e| GovernanceError::LogSettings(e.to_string()))?;
         }
         Ok(())
     }

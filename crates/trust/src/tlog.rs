@@ -387,12 +387,15 @@ impl NoteVerifierKey {
         self.kind
     }
 
-    fn matches(&self, signature: &NoteSignature) -> bool {
+    /// Whether a signature line claims to be this key's (same name and key id).
+    pub fn matches(&self, signature: &NoteSignature) -> bool {
         signature.name == self.name && signature.key_id == self.key_id
     }
 
-    /// Checks a signature line of this key over `text`; a cosignature's timestamp is returned.
-    fn verify(&self, text: &str, signature: &NoteSignature) -> Option<Option<u64>> {
+    /// Checks a signature line of this key over `text`: `None` if it does not verify;
+    /// otherwise a cosignature's timestamp (`Some(Some(t))`), or `Some(None)` for a plain
+    /// Ed25519 signature.
+    pub fn verify(&self, text: &str, signature: &NoteSignature) -> Option<Option<u64>> {
         let key = UnparsedPublicKey::new(&ED25519, &self.public_key);
         match self.kind {
             NoteKeyKind::Ed25519 => key
@@ -421,8 +424,12 @@ fn cosigned_message(text: &str, time: u64) -> Vec<u8> {
 /// A private note key (Ed25519): signs checkpoints as a log, or co-signs them as a witness.
 pub struct NoteSigner {
     pair: Ed25519KeyPair,
+    pkcs8: Vec<u8>,
     public: NoteVerifierKey,
 }
+
+/// The PEM label of a note signer's private key file.
+const PRIVATE_KEY_LABEL: &str = "PRIVATE KEY";
 
 impl fmt::Debug for NoteSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -441,7 +448,31 @@ impl NoteSigner {
             .try_into()
             .map_err(|_| NoteError::VerifierKey("an Ed25519 public key is 32 bytes".into()))?;
         let public = NoteVerifierKey::new(name, kind, public_key)?;
-        Ok(Self { pair, public })
+        Ok(Self {
+            pair,
+            pkcs8: pkcs8.to_vec(),
+            public,
+        })
+    }
+
+    /// A new random key.
+    pub fn generate(name: &str, kind: NoteKeyKind) -> Result<Self, NoteError> {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .map_err(|_| NoteError::VerifierKey("the system random generator failed".into()))?;
+        Self::from_pkcs8(name, kind, pkcs8.as_ref())
+    }
+
+    /// From a PEM `PRIVATE KEY` file (PKCS#8).
+    pub fn from_pkcs8_pem(name: &str, kind: NoteKeyKind, pem: &str) -> Result<Self, NoteError> {
+        let der = healthpass_codec::pem::first(pem, PRIVATE_KEY_LABEL)
+            .and_then(Result::ok)
+            .ok_or_else(|| NoteError::VerifierKey("no PEM PRIVATE KEY block".into()))?;
+        Self::from_pkcs8(name, kind, &der)
+    }
+
+    /// The private key as a PEM `PRIVATE KEY` block (unencrypted: keep the file private).
+    pub fn to_pkcs8_pem(&self) -> String {
+        healthpass_codec::pem::encode(PRIVATE_KEY_LABEL, &self.pkcs8)
     }
 
     /// The public half.

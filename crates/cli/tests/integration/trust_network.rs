@@ -100,7 +100,12 @@ impl Wire {
     async fn start(network: &Network, index: usize) -> Wire {
         let dir = tempfile::tempdir().unwrap();
         let db = test_database_urls(dir.path()).swap_remove(index);
-        let gateway = Gateway::open(network.clone(), Store::open(&db).await.unwrap())
+        let log_key = healthpass_trust::tlog::NoteSigner::generate(
+            "gateway.test/log",
+            healthpass_trust::tlog::NoteKeyKind::Ed25519,
+        )
+        .unwrap();
+        let gateway = Gateway::open(network.clone(), Store::open(&db).await.unwrap(), log_key)
             .await
             .unwrap();
         let tls = healthpass_issue::pki::generate_gateway_tls(
