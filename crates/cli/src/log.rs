@@ -14,7 +14,47 @@ pub enum LogCommand {
     /// Make a log or witness key: writes the private key (PEM, readable by you only) and
     /// prints its verifier key (`name+id+base64`) to put in the network definition.
     Keygen(KeygenArgs),
+    /// Witness a gateway's log: fetch its newest checkpoint, check it is signed by the log key
+    /// the network names and that it extends the checkpoint this witness saw before (a
+    /// consistency proof), then co-sign it and hand the cosignature to the gateway. A fork, a
+    /// rollback or a rewritten history is refused (exit 1), naming both checkpoints, and the
+    /// witness keeps its state. The first run makes the witness key (give --name).
+    Witness(WitnessArgs),
 }
+
+#[derive(Args)]
+pub struct WitnessArgs {
+    /// The gateway, `http://host:port` or `https://host:port`.
+    #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
+    gateway: String,
+    /// The network definition: the log key checkpoints must be signed with (`log.key`).
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_NETWORK")]
+    network: PathBuf,
+    /// Folder of the witness's key and of the last checkpoint it co-signed.
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+    /// The witness's name (its key name, e.g. `witness.example.org`); needed on the first run.
+    #[arg(long)]
+    name: Option<String>,
+    /// Witness every N seconds, until stopped, instead of once.
+    #[arg(long, value_name = "SECONDS")]
+    interval: Option<u64>,
+    /// The CA certificate of an https:// gateway (PEM).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+}
+
+/// A witness's state file: its name and the last checkpoint it co-signed.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessState {
+    name: String,
+    /// The checkpoint note, as the gateway served it.
+    checkpoint: Option<String>,
+}
+
+const WITNESS_KEY: &str = "witness-key.pem";
+const WITNESS_STATE: &str = "witness.json";
 
 #[derive(Args)]
 pub struct KeygenArgs {
@@ -33,6 +73,114 @@ pub struct KeygenArgs {
 pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
     match command {
         LogCommand::Keygen(args) => keygen(args),
+        LogCommand::Witness(args) => witness(args),
+    }
+}
+
+fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {
+    use healthpass_client::log::{advance, cosign};
+    use healthpass_trust::tlog::{Checkpoint, LogPolicy, SignedNote};
+    let network = Network::from_json(&input::read_text(&args.network)?)
+        .with_context(|| args.network.display().to_string())?;
+    let settings = network
+        .log
+        .as_ref()
+        .context("the network definition names no log key (`log.key`): nothing to witness")?;
+    // The witness checks the log's own signature; other witnesses' cosignatures are theirs.
+    let policy = LogPolicy::new(settings.policy()?.log_key().clone(), Vec::new(), 0)?;
+    std::fs::create_dir_all(&args.state)
+        .with_context(|| format!("cannot create {}", args.state.display()))?;
+    let state_file = args.state.join(WITNESS_STATE);
+    let key_file = args.state.join(WITNESS_KEY);
+    let mut state: WitnessState = if state_file.exists() {
+        serde_json::from_str(&input::read_text(&state_file)?)
+            .with_context(|| format!("{}: not a witness state", state_file.display()))?
+    } else {
+        let name = args
+            .name
+            .clone()
+            .context("this folder has no witness yet: give its name with --name")?;
+        WitnessState {
+            name,
+            checkpoint: None,
+        }
+    };
+    if let Some(name) = &args.name {
+        anyhow::ensure!(
+            *name == state.name,
+            "this folder is witness {:?}, not {name:?}",
+            state.name
+        );
+    }
+    let signer = if key_file.exists() {
+        NoteSigner::from_pkcs8_pem(
+            &state.name,
+            NoteKeyKind::Cosignature,
+            &input::read_text(&key_file)?,
+        )?
+    } else {
+        let key = NoteSigner::generate(&state.name, NoteKeyKind::Cosignature)?;
+        input::write_secret_atomic(&key_file, key.to_pkcs8_pem().as_bytes())?;
+        input::write_atomic(
+            &state_file,
+            serde_json::to_string_pretty(&state)?.as_bytes(),
+        )?;
+        eprintln!(
+            "made witness key {}: ask the network's governance to add it to log.witnesses",
+            key.verifier_key().to_vkey()
+        );
+        key
+    };
+    let tls = healthpass_client::ClientTls {
+        ca_pem: args.ca.as_deref().map(input::read_file).transpose()?,
+        identity: None,
+    };
+    let client = healthpass_client::GatewayClient::new(&args.gateway, &tls)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    loop {
+        let held = match &state.checkpoint {
+            Some(note) => Some(
+                SignedNote::parse(note)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|n| Ok(Checkpoint::from_text(&n.text)?))
+                    .with_context(|| format!("{}: the held checkpoint", state_file.display()))?,
+            ),
+            None => None,
+        };
+        let now = jiff::Timestamp::now();
+        let checked = runtime.block_on(advance(&client, &policy, held.as_ref(), now));
+        let verified = match checked {
+            Ok(verified) => verified,
+            Err(e) => {
+                eprintln!("refused: {e}");
+                eprintln!(
+                    "the witness keeps checkpoint {} and co-signs nothing",
+                    held.map_or(0, |h| h.size)
+                );
+                return Ok(ExitCode::from(1));
+            }
+        };
+        // Kept before co-signing: once this witness has seen a checkpoint, it never signs a
+        // history that does not extend it, even if handing in the cosignature fails.
+        state.checkpoint = Some(verified.note.clone());
+        input::write_atomic(
+            &state_file,
+            serde_json::to_string_pretty(&state)?.as_bytes(),
+        )?;
+        runtime
+            .block_on(cosign(&client, &signer, &verified, now))
+            .context("the gateway did not take the cosignature")?;
+        let cp = &verified.checkpoint;
+        outln!(
+            "co-signed {} size {} root {}",
+            cp.origin,
+            cp.size,
+            healthpass_trust::tlog::hex(&cp.root)
+        );
+        match args.interval {
+            Some(seconds) => std::thread::sleep(std::time::Duration::from_secs(seconds.max(1))),
+            None => return Ok(ExitCode::SUCCESS),
+        }
     }
 }
 

@@ -58,6 +58,10 @@ pub struct TrustState {
     pub rules: Vec<String>,
     /// What the last sync refused, and why (for the operator).
     pub rejected: Vec<String>,
+    /// The last transparency-log checkpoint this state was checked against (signed note), when
+    /// the network has a log: the next sync accepts only a log that extends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_checkpoint: Option<String>,
 }
 
 /// A verified revocation batch.
@@ -123,6 +127,25 @@ pub enum SyncError {
     /// The state file is not usable.
     #[error("the trust state is not usable: {0}")]
     State(String),
+    /// The transparency log does not hold: a bad checkpoint signature, too few witnesses, a
+    /// fork, a rollback, a rewritten history, an entry not in the tree.
+    #[error("transparency log: {0}")]
+    Log(#[from] crate::log::LogFetchError),
+    /// The trust list is newer than the newest checkpoint the log policy believes (witnesses
+    /// have not co-signed it yet): nothing in it can be proven, so nothing is applied.
+    #[error(
+        "the trust list has version {version} but the newest believed checkpoint covers {size}: \
+         wait for the witnesses and sync again"
+    )]
+    NotYetLogged {
+        /// The list's version.
+        version: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The gateway's list contradicts its own log (it hides a change the log holds).
+    #[error("the trust list contradicts the transparency log: {0}")]
+    LogMismatch(String),
 }
 
 /// The result of a sync.
@@ -271,6 +294,17 @@ pub async fn sync(
     {
         let mut state = base.clone();
         state.fetched_at = now;
+        // The list is as held, but the log is still followed: a gateway showing another
+        // history of the same size (a split view) is found here too.
+        if let Some(policy) = log_policy(network)? {
+            let held = base
+                .log_checkpoint
+                .as_deref()
+                .map(held_checkpoint)
+                .transpose()?;
+            let verified = crate::log::advance(client, &policy, held.as_ref(), now).await?;
+            state.log_checkpoint = Some(verified.note);
+        }
         return Ok(SyncOutcome {
             state,
             unchanged: true,
@@ -289,6 +323,31 @@ pub async fn sync(
             had: previous.version,
         });
     }
+    // With a transparency log: the list must be covered by a checkpoint the policy believes,
+    // which extends the one held, and what it adds must be in the log's entries since then.
+    let mut log_rejected = Vec::new();
+    let log_checkpoint = match log_policy(network)? {
+        Some(policy) => {
+            let held = previous
+                .and_then(|p| p.log_checkpoint.as_deref())
+                .map(held_checkpoint)
+                .transpose()?;
+            let verified = crate::log::advance(client, &policy, held.as_ref(), now).await?;
+            if list.version > verified.checkpoint.size {
+                return Err(SyncError::NotYetLogged {
+                    version: list.version,
+                    size: verified.checkpoint.size,
+                });
+            }
+            let from = list.since.unwrap_or(0);
+            let changes =
+                crate::log::fetch_entries(client, &verified, from, list.version, |_| {}).await?;
+            let logged = LoggedChanges::of(&changes);
+            logged.bind(&mut list, &mut log_rejected)?;
+            Some((verified.note, logged))
+        }
+        None => None,
+    };
     // Entries of the held state that a delta leaves as they were: checked when they came,
     // they are carried over without checking them again.
     let mut carried = Carried::default();
@@ -308,6 +367,7 @@ pub async fn sync(
     let known = previous.map_or(&empty, |p| &p.sequences);
     let verified = list.verify(network, known)?;
     let mut rejected: Vec<String> = verified.rejected.iter().map(ToString::to_string).collect();
+    rejected.append(&mut log_rejected);
     let mut sequences = known.clone();
     for (country, onboarding) in &verified.countries {
         let seq = sequences.entry(country.clone()).or_default();
@@ -327,6 +387,16 @@ pub async fn sync(
     for item in &batches.batches {
         revocations.remove(&item.batch_id);
         if item.deleted {
+            continue;
+        }
+        if let Some((_, logged)) = &log_checkpoint
+            && item.version <= list.version
+            && !logged.batches.contains(&item.batch_id)
+        {
+            rejected.push(format!(
+                "revocation batch {} of {}: not in the transparency log",
+                item.batch_id, item.country
+            ));
             continue;
         }
         let path = format!("/revocation-list/{}", item.batch_id);
@@ -466,9 +536,138 @@ pub async fn sync(
             value_sets,
             rules,
             rejected,
+            log_checkpoint: match log_checkpoint {
+                Some((note, _)) => Some(note),
+                None => previous.and_then(|p| p.log_checkpoint.clone()),
+            },
         },
         unchanged: false,
     })
+}
+
+fn log_policy(network: &Network) -> Result<Option<healthpass_trust::tlog::LogPolicy>, SyncError> {
+    network
+        .log
+        .as_ref()
+        .map(|settings| {
+            settings
+                .policy()
+                .map_err(|e| SyncError::State(format!("the network's log settings: {e}")))
+        })
+        .transpose()
+}
+
+fn held_checkpoint(note: &str) -> Result<healthpass_trust::tlog::Checkpoint, SyncError> {
+    let parsed = healthpass_trust::tlog::SignedNote::parse(note)
+        .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))?;
+    healthpass_trust::tlog::Checkpoint::from_text(&parsed.text)
+        .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))
+}
+
+/// What the log's entries since the held version say changed: the DSCs uploaded and
+/// withdrawn (by thumbprint), the onboarding records (country and sequence) and the
+/// revocation batches (by id). Entries that do not read as their kind are left out: the
+/// gateway checked them when it took them, and `healthpass log verify` replays them all.
+#[derive(Debug, Default)]
+struct LoggedChanges {
+    uploads: std::collections::HashSet<String>,
+    withdrawals: BTreeMap<String, u64>,
+    onboardings: std::collections::HashSet<(String, u64)>,
+    batches: std::collections::HashSet<String>,
+}
+
+impl LoggedChanges {
+    fn of(changes: &[healthpass_network::log::Change]) -> Self {
+        use healthpass_network::log::ChangeKind;
+        let thumbprint = |der: &[u8]| -> String {
+            ring::digest::digest(&ring::digest::SHA256, der)
+                .as_ref()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        let mut logged = Self::default();
+        for change in changes {
+            match change.kind {
+                ChangeKind::Upload | ChangeKind::Withdrawal | ChangeKind::RevocationBatch => {
+                    let Ok(cms) = healthpass_network::cms::verify(&change.body, None) else {
+                        continue;
+                    };
+                    match change.kind {
+                        ChangeKind::Upload => {
+                            logged.uploads.insert(thumbprint(&cms.content));
+                        }
+                        ChangeKind::Withdrawal => {
+                            logged
+                                .withdrawals
+                                .insert(thumbprint(&cms.content), change.index());
+                        }
+                        _ => {
+                            logged
+                                .batches
+                                .insert(healthpass_network::revocation::batch_id(
+                                    &cms.signed_digest,
+                                ));
+                        }
+                    }
+                }
+                ChangeKind::Onboarding => {
+                    if let Ok(signed) = std::str::from_utf8(&change.body)
+                        .map_err(|_| ())
+                        .and_then(|t| SignedOnboarding::from_json(t).map_err(|_| ()))
+                    {
+                        logged
+                            .onboardings
+                            .insert((signed.record.country, signed.record.sequence));
+                    }
+                }
+                _ => {}
+            }
+        }
+        logged
+    }
+
+    /// Holds the list to the log: what it adds that the log does not hold is left out (and
+    /// reported); a withdrawal the log holds that the list leaves out is the gateway hiding a
+    /// change, and refuses the whole list.
+    fn bind(&self, list: &mut TrustList, rejected: &mut Vec<String>) -> Result<(), SyncError> {
+        let listed: std::collections::HashSet<&str> = list
+            .withdrawn
+            .iter()
+            .map(|w| w.thumbprint.as_str())
+            .collect();
+        if let Some((thumbprint, index)) = self
+            .withdrawals
+            .iter()
+            .find(|(t, _)| !listed.contains(t.as_str()))
+        {
+            return Err(SyncError::LogMismatch(format!(
+                "log entry {index} withdraws signer {thumbprint}, which the list does not show as withdrawn"
+            )));
+        }
+        list.signers.retain(|e| {
+            let logged = self.uploads.contains(&e.thumbprint);
+            if !logged {
+                rejected.push(format!(
+                    "signer {} of {}: not in the transparency log",
+                    e.thumbprint, e.country
+                ));
+            }
+            logged
+        });
+        list.onboardings.retain(|o| {
+            let key = (o.record.country.clone(), o.record.sequence);
+            let logged = self.onboardings.contains(&key);
+            if !logged {
+                rejected.push(format!(
+                    "onboarding {} of {}: not in the transparency log",
+                    o.record.sequence, o.record.country
+                ));
+            }
+            logged
+        });
+        Ok(())
+    }
 }
 
 /// What a delta sync keeps from the held state unchanged.

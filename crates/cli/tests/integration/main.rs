@@ -12,5 +12,6 @@ mod gateway_crash;
 mod roundtrip;
 mod rules_verify;
 mod scan;
+mod transparency;
 mod trust_network;
 mod trust_store;

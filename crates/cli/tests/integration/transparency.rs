@@ -1,0 +1,410 @@
+//! The transparency log against a dishonest gateway (issue 6). Gateways here take changes
+//! directly ([`Gateway::submit`], as the HTTP handlers do after mutual TLS) and serve the
+//! public API on loopback. Verifiers sync with `trust sync`'s code and witnesses run
+//! `log witness`'s steps (`advance` + `cosign`). Each dishonesty is caught, with a reason
+//! naming the checkpoints, and the victim keeps its last good state:
+//!
+//! - two gateways under one log key serving two histories (a split view): a verifier and a
+//!   witness that saw one refuse the other (a fork), and a verifier requiring a witness's
+//!   cosignature never believes the history the witness refused;
+//! - a rewritten old entry: the consistency proof from the held checkpoint fails;
+//! - a withdrawn signer dropped from history: the witness and the verifier that saw the
+//!   withdrawal refuse the rewritten log; and a list that hides a withdrawal the log holds is
+//!   refused as contradicting the log.
+
+use healthpass_client::http::{ClientTls, GatewayClient};
+use healthpass_client::log::{LogFetchError, advance, cosign};
+use healthpass_client::sync::{SyncError, TrustState, sync};
+use healthpass_gateway::server::{Gateway, router};
+use healthpass_gateway::store::{ChangeKind, Store};
+use healthpass_issue::pki::{TestPki, TestPkiOptions, generate_test_pki};
+use healthpass_network::cms::UploadSigner;
+use healthpass_network::log::LogSettings;
+use healthpass_network::{GovernanceKey, Network, OnboardingRecord, SignedOnboarding};
+use healthpass_trust::TrustStore;
+use healthpass_trust::tlog::{
+    Checkpoint, LogError, LogPolicy, NoteKeyKind, NoteSigner, SignedNote,
+};
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+
+struct Setup {
+    network: Network,
+    keys: [GovernanceKey; 3],
+    log_pem: String,
+    witnesses: [NoteSigner; 2],
+    pki: TestPki,
+}
+
+fn setup(quorum: usize) -> Setup {
+    let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+    let log = NoteSigner::generate("gateway.test/log", NoteKeyKind::Ed25519).unwrap();
+    let witnesses = [1, 2].map(|i| {
+        NoteSigner::generate(&format!("witness.test/w{i}"), NoteKeyKind::Cosignature).unwrap()
+    });
+    let mut network = Network::new(
+        "log-net",
+        2,
+        keys.iter().map(GovernanceKey::public).collect(),
+    )
+    .unwrap();
+    network.log = Some(LogSettings {
+        key: log.verifier_key().to_vkey(),
+        witnesses: witnesses
+            .iter()
+            .map(|w| w.verifier_key().to_vkey())
+            .collect(),
+        quorum,
+    });
+    let options = TestPkiOptions::new("AT", Timestamp::now() - SignedDuration::from_hours(24));
+    Setup {
+        network,
+        keys,
+        log_pem: log.to_pkcs8_pem(),
+        witnesses,
+        pki: generate_test_pki(&options).unwrap(),
+    }
+}
+
+impl Setup {
+    fn log_key(&self) -> NoteSigner {
+        NoteSigner::from_pkcs8_pem("gateway.test/log", NoteKeyKind::Ed25519, &self.log_pem).unwrap()
+    }
+
+    /// AT's onboarding record, made at `made` (two gateways given records made at different
+    /// times hold different histories).
+    fn onboarding(&self, sequence: u64, made: Timestamp) -> Vec<u8> {
+        let csca = TrustStore::parse_certificates(self.pki.csca_cert_pem.as_bytes());
+        let record = OnboardingRecord::new(
+            &self.network,
+            "AT",
+            sequence,
+            made,
+            &csca,
+            std::slice::from_ref(&self.pki.upload_cert_der),
+            std::slice::from_ref(&self.pki.auth_cert_der),
+        )
+        .unwrap();
+        let mut signed = SignedOnboarding::unsigned(record);
+        for key in &self.keys[..2] {
+            signed.sign(key, &self.network).unwrap();
+        }
+        signed.to_json().into_bytes()
+    }
+
+    /// The DSC signed by AT's upload key: an upload, or (signed later) its withdrawal.
+    fn dsc_cms(&self) -> Vec<u8> {
+        self.dsc_cms_at(Timestamp::now() - SignedDuration::from_secs(10))
+    }
+
+    fn withdrawal_cms(&self) -> Vec<u8> {
+        self.dsc_cms_at(Timestamp::now() - SignedDuration::from_secs(5))
+    }
+
+    fn dsc_cms_at(&self, signed_at: Timestamp) -> Vec<u8> {
+        UploadSigner::new(&self.pki.upload_key_pem, &self.pki.upload_cert_der)
+            .unwrap()
+            .sign_at(&self.pki.dsc_cert_der, false, signed_at)
+            .unwrap()
+    }
+
+    fn thumbprint(&self) -> String {
+        ring::digest::digest(&ring::digest::SHA256, &self.pki.dsc_cert_der)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A gateway on its own SQLite database, under the network's log key.
+    async fn gateway(&self, dir: &tempfile::TempDir, name: &str) -> Arc<Gateway> {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        Gateway::open(
+            self.network.clone(),
+            Store::open(&url).await.unwrap(),
+            self.log_key(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A witness's `log witness` step on `gateway` from its `held` checkpoint: on success the
+    /// new held checkpoint (co-signed and handed in).
+    async fn witness(
+        &self,
+        which: usize,
+        gateway: &GatewayClient,
+        held: Option<&Checkpoint>,
+    ) -> Result<Checkpoint, LogFetchError> {
+        let policy = LogPolicy::new(self.log_key().verifier_key().clone(), vec![], 0).unwrap();
+        let now = Timestamp::now();
+        let verified = advance(gateway, &policy, held, now).await?;
+        cosign(gateway, &self.witnesses[which], &verified, now).await?;
+        Ok(verified.checkpoint)
+    }
+}
+
+async fn submit(gateway: &Gateway, kind: ChangeKind, country: &str, body: Vec<u8>) {
+    gateway
+        .submit(kind, country, body, Timestamp::now())
+        .await
+        .unwrap();
+}
+
+/// Serves `router` on loopback (plain HTTP: these tests read only public endpoints).
+async fn serve(router: axum::Router) -> GatewayClient {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    GatewayClient::new(&format!("http://127.0.0.1:{port}"), &ClientTls::default()).unwrap()
+}
+
+async fn sync_now(
+    client: &GatewayClient,
+    network: &Network,
+    previous: Option<&TrustState>,
+) -> Result<TrustState, SyncError> {
+    Ok(sync(client, network, previous, Timestamp::now())
+        .await?
+        .state)
+}
+
+fn held(state: &TrustState) -> Checkpoint {
+    let note = SignedNote::parse(state.log_checkpoint.as_deref().unwrap()).unwrap();
+    Checkpoint::from_text(&note.text).unwrap()
+}
+
+/// The honest path: every sync is checked against a checkpoint both witnesses co-signed, and
+/// advances it with a consistency proof; a withdrawal in the log reaches the verifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_log_is_witnessed_and_synced() {
+    let s = setup(2);
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = s.gateway(&dir, "a.db").await;
+    let client = serve(router(gateway.clone())).await;
+    submit(
+        &gateway,
+        ChangeKind::Onboarding,
+        "",
+        s.onboarding(1, Timestamp::now()),
+    )
+    .await;
+    submit(&gateway, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+
+    // Not yet witnessed: a verifier requiring two cosignatures believes nothing.
+    let err = sync_now(&client, &s.network, None).await.unwrap_err();
+    assert!(
+        matches!(err, SyncError::Log(LogFetchError::Status { ref problem, .. }) if problem.contains("not_witnessed")),
+        "{err}"
+    );
+    let w0 = s.witness(0, &client, None).await.unwrap();
+    let w1 = s.witness(1, &client, None).await.unwrap();
+    assert_eq!((w0.size, w1.size), (2, 2));
+    let state = sync_now(&client, &s.network, None).await.unwrap();
+    assert_eq!(state.signers.len(), 1, "{:?}", state.rejected);
+    assert!(state.rejected.is_empty(), "{:?}", state.rejected);
+    assert_eq!(held(&state).size, 2);
+
+    // AT withdraws its signer; the witnesses move on (consistency 2 → 3), and so does the
+    // verifier.
+    submit(&gateway, ChangeKind::Withdrawal, "AT", s.withdrawal_cms()).await;
+    s.witness(0, &client, Some(&w0)).await.unwrap();
+    s.witness(1, &client, Some(&w1)).await.unwrap();
+    let state = sync_now(&client, &s.network, Some(&state)).await.unwrap();
+    assert_eq!(held(&state).size, 3);
+    assert!(state.signers.is_empty());
+    assert_eq!(state.withdrawn.len(), 1);
+    assert_eq!(state.withdrawn[0].thumbprint, s.thumbprint());
+}
+
+/// A split view: two gateways under the same log key, with two histories. What saw one
+/// refuses the other, naming both checkpoints; a verifier that needs a witness never believes
+/// the history the witness refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_view_is_refused_by_witness_and_verifier() {
+    let s = setup(1);
+    let dir = tempfile::tempdir().unwrap();
+    let a = s.gateway(&dir, "a.db").await;
+    let b = s.gateway(&dir, "b.db").await;
+    let t = Timestamp::now();
+    submit(&a, ChangeKind::Onboarding, "", s.onboarding(1, t)).await;
+    submit(
+        &b,
+        ChangeKind::Onboarding,
+        "",
+        s.onboarding(1, t - SignedDuration::from_secs(60)),
+    )
+    .await;
+    let (client_a, client_b) = (
+        serve(router(a.clone())).await,
+        serve(router(b.clone())).await,
+    );
+
+    let seen = s.witness(0, &client_a, None).await.unwrap();
+    let state_a = sync_now(&client_a, &s.network, None).await.unwrap();
+
+    // The witness that saw A is shown B: same size, another root.
+    let err = s.witness(0, &client_b, Some(&seen)).await.unwrap_err();
+    let LogFetchError::Log(LogError::Fork {
+        size: 1,
+        seen: ref held_root,
+        ref served,
+    }) = err
+    else {
+        panic!("expected a fork, got {err}");
+    };
+    assert_eq!(*held_root, healthpass_trust::tlog::hex(&seen.root));
+    assert_ne!(held_root, served);
+    assert!(err.to_string().contains("forked"), "{err}");
+
+    // B has no cosignature from a witness, so a verifier requiring one refuses it...
+    let err = sync_now(&client_b, &s.network, None).await.unwrap_err();
+    assert!(err.to_string().contains("not_witnessed"), "{err}");
+    // ...and the verifier that synced from A, pointed at B, sees the fork and keeps A's state.
+    let mut lenient = s.network.clone();
+    lenient.log.as_mut().unwrap().quorum = 0;
+    let err = sync_now(&client_b, &lenient, Some(&state_a))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Log(LogFetchError::Log(LogError::Fork { size: 1, .. }))
+        ),
+        "{err}"
+    );
+    assert_eq!(held(&state_a).size, 1);
+}
+
+/// The operator rewrites an old entry (here: the onboarding record) and grows the log on top:
+/// the consistency proof from the checkpoint a verifier and a witness hold fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_entry_fails_the_consistency_proof() {
+    let s = setup(0);
+    let dir = tempfile::tempdir().unwrap();
+    let honest = s.gateway(&dir, "honest.db").await;
+    let t = Timestamp::now();
+    submit(&honest, ChangeKind::Onboarding, "", s.onboarding(1, t)).await;
+    submit(&honest, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    let client = serve(router(honest.clone())).await;
+    let state = sync_now(&client, &s.network, None).await.unwrap();
+    let seen = s.witness(0, &client, None).await.unwrap();
+    assert_eq!(seen.size, 2);
+
+    // The same log key, a history whose entry 0 differs, and one more entry.
+    let rewritten = s.gateway(&dir, "rewritten.db").await;
+    submit(
+        &rewritten,
+        ChangeKind::Onboarding,
+        "",
+        s.onboarding(1, t - SignedDuration::from_secs(3600)),
+    )
+    .await;
+    submit(&rewritten, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    submit(&rewritten, ChangeKind::Withdrawal, "AT", s.withdrawal_cms()).await;
+    let client = serve(router(rewritten)).await;
+
+    let err = sync_now(&client, &s.network, Some(&state))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            SyncError::Log(LogFetchError::Log(LogError::Inconsistent {
+                from_size: 2,
+                to_size: 3,
+                ..
+            }))
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("does not extend checkpoint 2"),
+        "{message}"
+    );
+    let err = s.witness(0, &client, Some(&seen)).await.unwrap_err();
+    assert!(
+        matches!(err, LogFetchError::Log(LogError::Inconsistent { .. })),
+        "{err}"
+    );
+}
+
+/// A withdrawn signer dropped from history: the log rewritten without the withdrawal is
+/// refused by the witness and the verifier that saw it; and a gateway that keeps the log but
+/// hides the withdrawal from its list is refused as contradicting its own log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_withdrawal_is_detected() {
+    let s = setup(0);
+    let dir = tempfile::tempdir().unwrap();
+    let t = Timestamp::now();
+    let honest = s.gateway(&dir, "honest.db").await;
+    submit(&honest, ChangeKind::Onboarding, "", s.onboarding(1, t)).await;
+    submit(&honest, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    let client = serve(router(honest.clone())).await;
+    let before = sync_now(&client, &s.network, None).await.unwrap();
+    submit(&honest, ChangeKind::Withdrawal, "AT", s.withdrawal_cms()).await;
+    let seen = s.witness(0, &client, None).await.unwrap();
+    let state = sync_now(&client, &s.network, Some(&before)).await.unwrap();
+    assert_eq!(state.withdrawn.len(), 1);
+
+    // A history without the withdrawal: AT onboarded and its signer uploaded, then another
+    // change in the withdrawal's place (AT's next onboarding record), so the signer would be
+    // trusted again.
+    let dropped = s.gateway(&dir, "dropped.db").await;
+    submit(&dropped, ChangeKind::Onboarding, "", s.onboarding(1, t)).await;
+    submit(&dropped, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    submit(&dropped, ChangeKind::Onboarding, "", s.onboarding(2, t)).await;
+    let dropped_client = serve(router(dropped)).await;
+    let err = s
+        .witness(0, &dropped_client, Some(&seen))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LogFetchError::Log(LogError::Fork { size: 3, .. })),
+        "{err}"
+    );
+    let err = sync_now(&dropped_client, &s.network, Some(&state))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Log(LogFetchError::Log(LogError::Fork { size: 3, .. }))
+        ),
+        "{err}"
+    );
+
+    // The log kept, the list lying: a proxy that serves the honest gateway but removes the
+    // withdrawal from the trust list.
+    let honest_router = router(honest.clone());
+    let lying = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let inner = honest_router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let is_list = request.uri().path() == "/trustList";
+            let response = inner.oneshot(request).await.unwrap();
+            if !is_list {
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            let mut list: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            list["withdrawn"] = serde_json::json!([]);
+            let mut parts = parts;
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            axum::response::Response::from_parts(
+                parts,
+                axum::body::Body::from(serde_json::to_vec(&list).unwrap()),
+            )
+        }
+    });
+    let lying_client = serve(lying).await;
+    let err = sync_now(&lying_client, &s.network, Some(&before))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
+    assert!(err.to_string().contains(&s.thumbprint()), "{err}");
+    assert!(err.to_string().contains("log entry 2 withdraws"), "{err}");
+}
