@@ -17,6 +17,7 @@ pub mod icao;
 pub mod jwk;
 mod p521_ecdsa;
 pub mod revocation;
+pub mod revocation_filter;
 pub mod shc_crl;
 mod signer;
 mod store;
