@@ -19,7 +19,11 @@ use jiff::{SignedDuration, Timestamp};
 use rayon::prelude::*;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Without one: verification and issuance against raw signatures.
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Interleaved rounds.
     #[arg(long, default_value_t = 15)]
     rounds: usize,
@@ -44,6 +48,16 @@ pub struct BenchArgs {
     /// Calls of the profiled case.
     #[arg(long, default_value_t = 1000, requires = "profile")]
     iterations: u64,
+}
+
+/// The other benchmarks.
+#[derive(clap::Subcommand)]
+enum BenchWhat {
+    /// The revocation filter at scale: build, size per entry, measured false positives,
+    /// lookup against one ES256 verification, delta after more revocations.
+    Revocation(crate::scale_bench::RevocationBenchArgs),
+    /// The transparency log at scale: append, inclusion and consistency proofs.
+    Log(crate::scale_bench::LogBenchArgs),
 }
 
 /// The cases `--profile` runs.
@@ -246,6 +260,11 @@ fn quartiles(mut values: Vec<f64>) -> (f64, f64, f64) {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.what {
+        Some(BenchWhat::Revocation(args)) => return crate::scale_bench::revocation(args),
+        Some(BenchWhat::Log(args)) => return crate::scale_bench::log(args),
+        None => {}
+    }
     if cfg!(debug_assertions) {
         eprintln!(
             "warning: this is a debug build; run `cargo run --release -p healthpass -- bench` for real figures"

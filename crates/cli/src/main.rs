@@ -19,6 +19,7 @@ mod matrix;
 mod network;
 mod render;
 mod rules;
+mod scale_bench;
 mod trust;
 mod verify;
 
