@@ -30,6 +30,7 @@ use healthpass_network::trustlist::{TrustList, TrustListEntry, WithdrawnEntry};
 use healthpass_network::{
     GovernanceError, Network, SignedOnboarding, UploadSignatureError, VerifiedOnboarding,
 };
+use healthpass_trust::revocation::HashType;
 use healthpass_trust::{SignerCertificate, verify_issued_by};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -284,6 +285,8 @@ struct Batch {
     item: BatchListItem,
     /// The CMS as uploaded.
     cms: Vec<u8>,
+    /// Its content, read when it was accepted.
+    content: RevocationBatch,
 }
 
 impl Registry {
@@ -388,7 +391,7 @@ impl Registry {
                     s.version = version;
                 }
             }
-            PreparedChange::Batch { id, cms } => {
+            PreparedChange::Batch { id, cms, content } => {
                 let item = BatchListItem {
                     batch_id: id.clone(),
                     country,
@@ -396,7 +399,14 @@ impl Registry {
                     deleted: false,
                     version,
                 };
-                self.batches.insert(id, Batch { item, cms });
+                self.batches.insert(
+                    id,
+                    Batch {
+                        item,
+                        cms,
+                        content: *content,
+                    },
+                );
             }
             PreparedChange::Rule(rule) => {
                 self.rules.entry(rule.0.clone()).or_default().push(rule.1);
@@ -691,6 +701,7 @@ impl Registry {
         let change = PreparedChange::Batch {
             id,
             cms: cms_der.to_vec(),
+            content: Box::new(batch),
         };
         Ok(Prepared::upload(country, change, now, signed_at, key))
     }
@@ -725,6 +736,32 @@ impl Registry {
             .filter(|b| b.item.version > since)
             .map(|b| b.item.clone())
             .collect()
+    }
+
+    /// The revoked hashes of each signer key (kid, Base64) in the batches in force at `now`:
+    /// not deleted, not expired. Batches for `UNKNOWN_KID` are left out (a verifier cannot
+    /// pick their filter by the certificate's key). What the revocation filters are built of.
+    pub fn revoked_hashes(&self, now: Timestamp) -> BTreeMap<String, Vec<(HashType, [u8; 16])>> {
+        let mut by_kid: BTreeMap<String, Vec<(HashType, [u8; 16])>> = BTreeMap::new();
+        for batch in self.batches.values() {
+            let content = &batch.content;
+            if batch.item.deleted
+                || content.expires <= now
+                || content.kid().ok().flatten().is_none()
+            {
+                continue;
+            }
+            // Checked when the batch was accepted: every hash is 16 bytes of Base64.
+            let Some(hash_type) = HashType::parse(&content.hash_type) else {
+                continue;
+            };
+            let hashes = by_kid.entry(content.kid.clone()).or_default();
+            hashes.extend(content.entries.iter().filter_map(|e| {
+                let raw = B64.decode(&e.hash).ok()?;
+                Some((hash_type, raw.try_into().ok()?))
+            }));
+        }
+        by_kid
     }
 
     /// A batch's CMS as uploaded, and whether it was deleted.
@@ -936,8 +973,15 @@ pub struct Prepared {
 enum PreparedChange {
     Onboarding(Box<Country>),
     Signer(TrustListEntry),
-    Withdrawal { thumbprint: String, cms: Vec<u8> },
-    Batch { id: String, cms: Vec<u8> },
+    Withdrawal {
+        thumbprint: String,
+        cms: Vec<u8>,
+    },
+    Batch {
+        id: String,
+        cms: Vec<u8>,
+        content: Box<RevocationBatch>,
+    },
     BatchDeletion(String),
     Rule(Box<(String, StoredRule)>),
     RuleDeletion(String),

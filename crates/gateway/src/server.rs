@@ -21,6 +21,9 @@
 //! | `GET /log/checkpoint[?witnessed=K]` | the newest checkpoint (C2SP signed note, `text/plain`) with the witness cosignatures collected for it; with `K`, the newest one at least `K` witnesses co-signed |
 //! | `GET /log/consistency?from=M&to=N` | the RFC 9162 consistency proof between tree sizes `M` and `N` (JSON) |
 //! | `GET /log/entries?start=A&end=B[&size=N]` | entries `A..B` (at most 1000) with inclusion proofs in the tree of size `N` (default: the newest) |
+//! | `GET /revocation/filters` | the revocation filter of each signer key: `{version, filters: [{kid, count, universeBits, digest}]}` |
+//! | `GET /revocation/filters/{kid}[?from=DIGEST]` | one filter (`application/octet-stream`), or the delta from the earlier filter with that digest (404 `delta_unknown` when the gateway no longer has it); kid in Base64url |
+//! | `GET /revocation/partitions/{kid}/{xx}` | the exact revoked hashes of the signer key starting with byte `xx` (hex), to settle a filter hit |
 //! | `POST /log/cosignature` | a witness's cosignature: the checkpoint note with its signature line; only the network's witnesses |
 //!
 //! Every accepted change is appended to the transparency log ([`healthpass_network::log`])
@@ -43,7 +46,11 @@ use axum::{Json, Router};
 use healthpass_network::Network;
 use healthpass_network::cms;
 use healthpass_network::log::{ConsistencyProof, LogEntries, LogEntry, encode_hashes};
-use healthpass_network::revocation::BatchList;
+use healthpass_network::revocation::{
+    BatchList, FilterInfo, FilterList, PartitionHash, PartitionHashes, kid_from_path,
+};
+use healthpass_trust::revocation::HashType;
+use healthpass_trust::revocation_filter::{self, RevocationFilter};
 use healthpass_trust::tlog::{
     Checkpoint, MemoryTree, NoteSignature, NoteSigner, NoteVerifierKey, SignedNote,
 };
@@ -63,6 +70,34 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     trust_list_json: std::sync::Mutex<Option<(u64, axum::body::Bytes)>>,
     log: std::sync::Mutex<TransparencyLog>,
+    filters: std::sync::Mutex<FilterCache>,
+}
+
+/// How long filters built at one version serve before batches that expired since are
+/// dropped from them (a rebuild also happens on every new version).
+const FILTER_REBUILD_SECONDS: i64 = 300;
+
+/// Earlier filters kept per signer key, for deltas.
+const FILTER_HISTORY: usize = 8;
+
+/// The revocation filters, built from the registry's batches in force.
+#[derive(Debug, Default)]
+struct FilterCache {
+    version: u64,
+    built_at: Option<Timestamp>,
+    by_kid: std::collections::BTreeMap<String, Arc<KeyFilter>>,
+    /// Earlier filters of each kid, newest last.
+    history: std::collections::BTreeMap<String, std::collections::VecDeque<Arc<KeyFilter>>>,
+}
+
+/// One signer key's filter, encoded once.
+#[derive(Debug)]
+struct KeyFilter {
+    filter: RevocationFilter,
+    bytes: axum::body::Bytes,
+    digest: String,
+    /// The exact hashes, sorted by hash, for partitions.
+    hashes: Vec<(HashType, [u8; 16])>,
 }
 
 /// The most entries one `GET /log/entries` returns.
@@ -215,6 +250,7 @@ impl Gateway {
             store,
             metrics: Arc::default(),
             trust_list_json: std::sync::Mutex::default(),
+            filters: std::sync::Mutex::default(),
             log: std::sync::Mutex::new(TransparencyLog {
                 tree,
                 signer: log_key,
@@ -274,6 +310,86 @@ impl Gateway {
         self.log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The revocation filters as of the registry's version and `now`, rebuilt when the
+    /// version moved or the last build is older than [`FILTER_REBUILD_SECONDS`]. A filter keeps
+    /// its fingerprint width while the false-positive rate allows, so deltas connect versions.
+    async fn filters(
+        &self,
+        now: Timestamp,
+    ) -> (u64, std::collections::BTreeMap<String, Arc<KeyFilter>>) {
+        let registry = self.registry.lock().await;
+        let version = registry.version();
+        let mut cache = self
+            .filters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = cache.built_at.is_some_and(|t| {
+            cache.version == version && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
+        });
+        if !fresh {
+            let revoked = registry.revoked_hashes(now);
+            drop(registry);
+            let mut by_kid = std::collections::BTreeMap::new();
+            for (kid, mut hashes) in revoked {
+                let previous = cache.by_kid.get(&kid).cloned();
+                let universe_bits = revocation_filter::universe_bits_after(
+                    previous.as_ref().map(|p| p.filter.universe_bits()),
+                    hashes.len() as u64,
+                );
+                let keys = hashes
+                    .iter()
+                    .map(|(t, h)| revocation_filter::filter_key(*t, h))
+                    .collect();
+                let filter = RevocationFilter::from_keys(keys, universe_bits);
+                let digest: String = filter.digest().iter().map(|b| format!("{b:02x}")).collect();
+                if let Some(previous) = previous.filter(|p| p.digest == digest) {
+                    by_kid.insert(kid, previous);
+                    continue;
+                }
+                hashes.sort_by_key(|(_, hash)| *hash);
+                let bytes = axum::body::Bytes::from(filter.to_bytes());
+                by_kid.insert(
+                    kid,
+                    Arc::new(KeyFilter {
+                        filter,
+                        bytes,
+                        digest,
+                        hashes,
+                    }),
+                );
+            }
+            let old = std::mem::take(&mut cache.by_kid);
+            for (kid, filter) in old {
+                if by_kid.get(&kid).is_some_and(|f| Arc::ptr_eq(f, &filter)) {
+                    continue;
+                }
+                let history = cache.history.entry(kid).or_default();
+                history.push_back(filter);
+                while history.len() > FILTER_HISTORY {
+                    history.pop_front();
+                }
+            }
+            cache.by_kid = by_kid;
+            cache.version = version;
+            cache.built_at = Some(now);
+        }
+        (cache.version, cache.by_kid.clone())
+    }
+
+    fn earlier_filter(&self, kid: &str, digest: &str) -> Option<Arc<KeyFilter>> {
+        let cache = self
+            .filters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .history
+            .get(kid)?
+            .iter()
+            .rev()
+            .find(|f| f.digest == digest)
+            .cloned()
     }
 
     /// The newest checkpoint (signed note text) and its size.
@@ -336,6 +452,12 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             get(revocation_list).merge(cms_route(ChangeKind::RevocationBatch)),
         )
         .route("/revocation-list/{batch}", get(revocation_batch))
+        .route("/revocation/filters", get(revocation_filters))
+        .route("/revocation/filters/{kid}", get(revocation_filter))
+        .route(
+            "/revocation/partitions/{kid}/{partition}",
+            get(revocation_partition),
+        )
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/consistency", get(log_consistency))
         .route("/log/entries", get(log_entries))
@@ -600,6 +722,120 @@ fn cms_route(kind: ChangeKind) -> axum::routing::MethodRouter<Arc<Gateway>> {
             cms_change(&gateway, kind, certificate.map(|Extension(c)| c), &body).await
         },
     )
+}
+
+async fn revocation_filters(State(gateway): State<Arc<Gateway>>) -> Response {
+    let (version, filters) = gateway.filters(Timestamp::now()).await;
+    Json(FilterList {
+        version,
+        filters: filters
+            .iter()
+            .map(|(kid, f)| FilterInfo {
+                kid: kid.clone(),
+                count: f.filter.len(),
+                universe_bits: f.filter.universe_bits(),
+                digest: f.digest.clone(),
+            })
+            .collect(),
+    })
+    .into_response()
+}
+
+/// `?from=` of `GET /revocation/filters/{kid}`.
+#[derive(serde::Deserialize)]
+struct FromDigest {
+    from: Option<String>,
+}
+
+async fn revocation_filter(
+    State(gateway): State<Arc<Gateway>>,
+    Path(kid): Path<String>,
+    Query(FromDigest { from }): Query<FromDigest>,
+) -> Response {
+    let kid = kid_from_path(&kid);
+    let (_, filters) = gateway.filters(Timestamp::now()).await;
+    let Some(current) = filters.get(&kid) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "filter_unknown",
+            "no revoked certificate of this signer key is in force",
+        );
+    };
+    let octets = |bytes: axum::body::Bytes, digest: &str| {
+        (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::ETAG, format!("\"{digest}\"")),
+            ],
+            bytes,
+        )
+            .into_response()
+    };
+    match from {
+        None => octets(current.bytes.clone(), &current.digest),
+        Some(from) if from == current.digest => octets(
+            axum::body::Bytes::from(
+                current
+                    .filter
+                    .delta_to(&current.filter)
+                    .map(|d| d.to_bytes())
+                    .unwrap_or_default(),
+            ),
+            &current.digest,
+        ),
+        Some(from) => match gateway
+            .earlier_filter(&kid, &from)
+            .and_then(|earlier| earlier.filter.delta_to(&current.filter).ok())
+        {
+            Some(delta) => octets(axum::body::Bytes::from(delta.to_bytes()), &current.digest),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "delta_unknown",
+                "no delta from that filter (too old, or another width): fetch the whole filter",
+            ),
+        },
+    }
+}
+
+async fn revocation_partition(
+    State(gateway): State<Arc<Gateway>>,
+    Path((kid, partition)): Path<(String, String)>,
+) -> Response {
+    let kid = kid_from_path(&kid);
+    let Some(partition) = (partition.len() == 2)
+        .then(|| u8::from_str_radix(&partition, 16).ok())
+        .flatten()
+    else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "partition_invalid",
+            "a partition is two hex digits (the first byte of the hash)",
+        );
+    };
+    let (_, filters) = gateway.filters(Timestamp::now()).await;
+    let hashes = filters
+        .get(&kid)
+        .map(|f| {
+            let start = f.hashes.partition_point(|(_, h)| h[0] < partition);
+            f.hashes[start..]
+                .iter()
+                .take_while(|(_, h)| h[0] == partition)
+                .map(|(t, h)| PartitionHash {
+                    hash_type: t.as_str().to_owned(),
+                    hash: {
+                        use base64::Engine;
+                        base64::engine::general_purpose::STANDARD.encode(h)
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(PartitionHashes {
+        kid,
+        partition,
+        hashes,
+    })
+    .into_response()
 }
 
 /// `?witnessed=` of `GET /log/checkpoint`.
@@ -1096,13 +1332,15 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 20);
+        assert_eq!(paths.len(), 23);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
                 let uri = path
                     .replace("{batch}", "0123")
                     .replace("{country}", "AT")
-                    .replace("{id}", "x");
+                    .replace("{id}", "x")
+                    .replace("{kid}", "AAAAAAAAAAA")
+                    .replace("{partition}", "00");
                 let request = Request::builder()
                     .method(method.to_uppercase().as_str())
                     .uri(&uri)

@@ -293,3 +293,67 @@ mod tests {
         assert_eq!(batch_id(&[0xab; 32]), "ab".repeat(16));
     }
 }
+
+/// `GET /revocation/filters`: the revocation filter of each signer key, built from the batches
+/// in force (`healthpass_trust::revocation_filter`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterList {
+    /// The gateway version the filters were built at.
+    pub version: u64,
+    /// One per signer key with revoked certificates.
+    pub filters: Vec<FilterInfo>,
+}
+
+/// One signer key's filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilterInfo {
+    /// The signer's kid, Base64 (its path form is Base64url).
+    pub kid: String,
+    /// Revoked hashes in it.
+    pub count: u64,
+    /// Fingerprint width.
+    pub universe_bits: u8,
+    /// Lowercase hex SHA-256 of the filter's encoding.
+    pub digest: String,
+}
+
+/// `GET /revocation/partitions/{kid}/{xx}`: the exact revoked hashes of one signer key whose
+/// first byte is `xx`, to settle a filter hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartitionHashes {
+    /// The signer's kid, Base64.
+    pub kid: String,
+    /// The first byte of every hash in it.
+    pub partition: u8,
+    /// The hashes, with their types.
+    pub hashes: Vec<PartitionHash>,
+}
+
+/// One revoked hash of a partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartitionHash {
+    /// `SIGNATURE`, `UCI` or `COUNTRYCODEUCI`.
+    pub hash_type: String,
+    /// Base64 of the 16 bytes.
+    pub hash: String,
+}
+
+/// A kid in a path: Base64url without padding (EU convention), from its Base64 form.
+pub fn kid_to_path(kid: &str) -> String {
+    kid.trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+/// A kid from its path form back to Base64 (12 characters with padding for 8 bytes).
+pub fn kid_from_path(path: &str) -> String {
+    let mut kid = path.replace('-', "+").replace('_', "/");
+    while !kid.len().is_multiple_of(4) {
+        kid.push('=');
+    }
+    kid
+}

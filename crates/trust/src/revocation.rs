@@ -3,6 +3,7 @@
 //! `iss ‖ ci`, or over its signature. No identifier travels in clear, so the list holds nothing
 //! personal, and a verifier checks a certificate without sending anything anywhere.
 
+use crate::revocation_filter::RevocationFilter;
 use ring::digest;
 use std::collections::HashMap;
 use std::fmt;
@@ -105,10 +106,43 @@ pub struct RevocationSource {
 
 /// The revoked certificates a verifier knows, keyed by the signer's kid (`None`: the EU
 /// `UNKNOWN_KID`, which applies to every signer), hash type and hash.
+///
+/// A list may also hold a compact [`RevocationFilter`] per signer key (what a verifier syncs
+/// when it does not keep every hash), with the partitions (first byte of the hash) whose exact
+/// hashes it holds: a filter hit outside those is only "possibly revoked".
 #[derive(Debug, Clone, Default)]
 pub struct RevocationList {
     entries: HashMap<(Option<[u8; 8]>, HashType, RevocationHash), usize>,
     sources: Vec<RevocationSource>,
+    filters: HashMap<[u8; 8], KeyFilter>,
+}
+
+/// A signer key's filter and the partitions whose exact hashes the list holds.
+#[derive(Debug, Clone)]
+struct KeyFilter {
+    filter: std::sync::Arc<RevocationFilter>,
+    /// Bit `p` set: the exact hashes of partition `p` (hashes starting with byte `p`) are
+    /// loaded, so a filter hit there is settled by the exact lookup.
+    exact: [u64; 4],
+}
+
+/// What a lookup found, filters included.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevocationStatus<'a> {
+    /// Not revoked (no exact match, and no filter hit that the exact hashes leave open).
+    NotRevoked,
+    /// Revoked: an exact match.
+    Revoked(Revoked<'a>),
+    /// The signer key's filter matches a hash whose partition's exact hashes are not loaded:
+    /// possibly revoked (or a false positive); confirm online.
+    PossiblyRevoked {
+        /// The hash type that matched.
+        hash_type: HashType,
+        /// The partition to fetch to settle it (the hash's first byte).
+        partition: u8,
+        /// The filter's false-positive rate.
+        false_positive_rate: f64,
+    },
 }
 
 /// A revocation that matched a certificate.
@@ -126,14 +160,60 @@ impl RevocationList {
         Self::default()
     }
 
-    /// Number of revoked hashes.
+    /// Number of revoked hashes held exactly.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Whether nothing is revoked.
+    /// Whether nothing is revoked: no exact hash and no filter.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.filters.is_empty()
+    }
+
+    /// Adds (or replaces) the filter of signer `kid`. No partition of it is exact yet.
+    pub fn set_filter(&mut self, kid: [u8; 8], filter: std::sync::Arc<RevocationFilter>) {
+        self.filters.insert(
+            kid,
+            KeyFilter {
+                filter,
+                exact: [0; 4],
+            },
+        );
+    }
+
+    /// Records that the exact hashes of `partition` for signer `kid` are loaded (with
+    /// [`insert_batch`](Self::insert_batch); a partition with no revoked hash is loaded by
+    /// saying so). Without a filter for `kid` this changes nothing.
+    pub fn mark_exact(&mut self, kid: [u8; 8], partition: u8) {
+        if let Some(f) = self.filters.get_mut(&kid) {
+            f.exact[usize::from(partition / 64)] |= 1 << (partition % 64);
+        }
+    }
+
+    /// The exact lookup, then the signer key's filter for what it leaves open.
+    pub fn status(&self, kid: &[u8], hashes: &CertificateHashes) -> RevocationStatus<'_> {
+        if let Some(revoked) = self.lookup(kid, hashes) {
+            return RevocationStatus::Revoked(revoked);
+        }
+        let Some(key) = <[u8; 8]>::try_from(kid)
+            .ok()
+            .and_then(|k| self.filters.get(&k))
+        else {
+            return RevocationStatus::NotRevoked;
+        };
+        for hash_type in HashType::ALL {
+            let hash = hashes.of(hash_type);
+            let partition = hash[0];
+            let exact = key.exact[usize::from(partition / 64)] & (1 << (partition % 64)) != 0;
+            if !exact && key.filter.may_contain(hash_type, &hash) {
+                return RevocationStatus::PossiblyRevoked {
+                    hash_type,
+                    partition,
+                    false_positive_rate: key.filter.false_positive_rate(),
+                };
+            }
+        }
+        RevocationStatus::NotRevoked
     }
 
     /// Adds one batch: `hashes` of `hash_type` for the signer `kid` (`None` for any signer).

@@ -7,9 +7,9 @@
 //! two places). The filter is the sorted multiset of fingerprints, Golomb–Rice coded in
 //! buckets of about 32 with an index of bucket offsets: a lookup reads one index entry and
 //! decodes one bucket. A certificate that is not revoked matches with probability
-//! `n / 2^u` per lookup; the gateway picks `u = ⌈log2 n⌉ + 21` when it builds a filter, so the
-//! rate starts between 2^-21 and 2^-20 (≤ 9.6 · 10^-7) and stays at or below 1.9 · 10^-6
-//! until `n` doubles and the filter is rebuilt.
+//! `n / 2^u` per lookup. A fresh filter has `u = ⌈log2 n⌉ + 21` (a rate of at most 2^-21);
+//! the gateway keeps `u` across updates, so that deltas apply, only while the rate stays at
+//! or below 2^-20 (9.5 · 10^-7), and then starts afresh ([`universe_bits_after`]).
 //!
 //! Why sorted fingerprints rather than a binary fuse or xor filter: those are static (each
 //! revocation means a rebuild, or another layer whose false positives add up) and come with
@@ -102,6 +102,17 @@ pub fn universe_bits_for(n: u64) -> u8 {
         64 - (n - 1).leading_zeros()
     };
     (log2 as u8 + FINGERPRINT_MARGIN_BITS).min(MAX_UNIVERSE_BITS)
+}
+
+/// The fingerprint width of a filter rebuilt with `n` entries, whose previous version had
+/// `previous` bits: kept (so a delta connects the two) while the false-positive rate stays at
+/// or below 2^-20 and the width is at most 2 bits wider than a fresh one; otherwise fresh.
+pub fn universe_bits_after(previous: Option<u8>, n: u64) -> u8 {
+    let fresh = universe_bits_for(n);
+    match previous {
+        Some(u) if u + 1 >= fresh && u <= fresh + 2 => u,
+        _ => fresh,
+    }
 }
 
 /// Bits MSB-first into 64-bit words.
@@ -765,8 +776,8 @@ mod tests {
             let fps = filter.fingerprints();
             assert_eq!(fps.len() as u64, n);
             assert!(fps.windows(2).all(|w| w[0] <= w[1]));
-            // Stated rate of a fresh filter: at most 2^-20.
-            assert!(filter.false_positive_rate() <= 2f64.powi(-20), "n = {n}");
+            // Stated rate of a fresh filter: at most 2^-21.
+            assert!(filter.false_positive_rate() <= 2f64.powi(-21), "n = {n}");
         }
         // The same hash under another type is another fingerprint.
         let (filter, revoked) = filter_of("member", 1000);
@@ -775,6 +786,30 @@ mod tests {
             .filter(|h| filter.may_contain(HashType::Signature, h))
             .count();
         assert!(other_types <= 1, "{other_types}");
+    }
+
+    /// Across updates the width is kept only while the rate stays at or below 2^-20.
+    #[test]
+    fn updates_keep_the_rate_at_or_below_two_to_the_minus_20() {
+        let mut u = None;
+        for n in [
+            1u64, 2, 3, 1000, 1500, 2048, 2049, 4000, 4097, 100_000, 3, 1_000_000,
+        ] {
+            let next = universe_bits_after(u, n);
+            assert!(
+                n as f64 / 2f64.powi(i32::from(next)) <= 2f64.powi(-20),
+                "n = {n}"
+            );
+            assert!(next <= universe_bits_for(n) + 2, "n = {n}");
+            u = Some(next);
+        }
+        // Kept while it fits (fresh for 1000 is 31, for 2000 is 32), fresh when too narrow
+        // (2049 needs 33) or too wide (40 wastes 9 bits per entry).
+        assert_eq!(universe_bits_after(Some(32), 1000), 32);
+        assert_eq!(universe_bits_after(Some(31), 2000), 31);
+        assert_eq!(universe_bits_after(Some(31), 2049), 33);
+        assert_eq!(universe_bits_after(Some(40), 1000), 31);
+        assert_eq!(universe_bits_after(None, 1000), 31);
     }
 
     #[test]

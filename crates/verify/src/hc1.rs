@@ -11,7 +11,7 @@ use std::sync::Arc;
 use healthpass_codec::cose::{Algorithm, CoseSign1};
 use healthpass_codec::cwt::HcertClaims;
 use healthpass_codec::{base45, hc1, zlib};
-use healthpass_trust::revocation::CertificateHashes;
+use healthpass_trust::revocation::{CertificateHashes, RevocationStatus};
 use healthpass_trust::{SignatureError, SignerCertificate, TrustStore};
 use jiff::Timestamp;
 
@@ -261,15 +261,31 @@ fn check_revocation(
         claims.issuer.unwrap_or_default(),
         &ci,
     );
-    match revocations.lookup(message.kid().unwrap_or_default(), &hashes) {
-        None => Outcome::Pass,
-        Some(revoked) => report.fail(
+    match revocations.status(message.kid().unwrap_or_default(), &hashes) {
+        RevocationStatus::NotRevoked => Outcome::Pass,
+        RevocationStatus::Revoked(revoked) => report.fail(
             ReasonCode::CertificateRevoked,
             format!(
                 "the certificate was revoked by {} (batch {}, matched by its {} hash)",
                 revoked.source.country, revoked.source.batch_id, revoked.hash_type
             ),
         ),
+        RevocationStatus::PossiblyRevoked {
+            hash_type,
+            partition,
+            false_positive_rate,
+        } => {
+            // Never green or red on a guess: the filter cannot tell a revocation from a false
+            // positive (rate stated), only the partition's exact hashes can.
+            report.add_reason(
+                ReasonCode::PossiblyRevoked,
+                format!(
+                    "possibly revoked, confirm online: the signer's revocation filter matches the certificate's {hash_type} hash \
+                     (false-positive rate {false_positive_rate:.1e}); the exact hashes of partition {partition:02x} would settle it"
+                ),
+            );
+            Outcome::Pass
+        }
     }
 }
 

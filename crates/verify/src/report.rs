@@ -150,6 +150,9 @@ pub enum ReasonCode {
     SignerWithdrawn,
     /// The issuer revoked this certificate.
     CertificateRevoked,
+    /// The signer key's revocation filter matches this certificate and the exact hashes that
+    /// would settle it are not loaded: possibly revoked (or a false positive); confirm online.
+    PossiblyRevoked,
     /// The algorithm is missing, not allowed, or does not fit the signer's key.
     AlgorithmNotAllowed,
     /// The signature does not verify.
@@ -244,6 +247,7 @@ impl ReasonCode {
             Self::SignerUnknown => "signer_unknown",
             Self::SignerWithdrawn => "signer_withdrawn",
             Self::CertificateRevoked => "certificate_revoked",
+            Self::PossiblyRevoked => "possibly_revoked",
             Self::AlgorithmNotAllowed => "algorithm_not_allowed",
             Self::SignatureInvalid => "signature_invalid",
             Self::Expired => "expired",
@@ -293,6 +297,7 @@ impl ReasonCode {
             | Self::NotYetAccepted
             | Self::TrustDataStale
             | Self::SignatureNotChecked
+            | Self::PossiblyRevoked
             | Self::ContextUnknown => Verdict::Yellow,
             // Warnings are listed apart and never colour a report; as reasons they would be
             // red (`report.warn` keeps them out of `reasons`).

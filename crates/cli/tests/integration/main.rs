@@ -9,6 +9,7 @@ mod eu_dcc_testdata;
 mod fixtures;
 mod formats;
 mod gateway_crash;
+mod revocation_filter;
 mod roundtrip;
 mod rules_verify;
 mod scan;

@@ -1,0 +1,274 @@
+//! Revocation at scale, end to end (issue 6): AT issues 1,000 certificates and revokes one;
+//! the gateway builds its signer key's filter from the batch; a verifier holding only the
+//! filter sees exactly that certificate as "possibly revoked" (yellow, never a guess in red or
+//! green) and the 999 others green; with the exact hashes of the hit's partition it is red
+//! ("certificate revoked") and the others stay green. As more are revoked, a filter that
+//! outgrows its width is fetched whole, and one that keeps it is updated by a delta that
+//! reproduces the gateway's new filter byte for byte.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use healthpass_gateway::server::{Gateway, router};
+use healthpass_gateway::store::{ChangeKind, Store};
+use healthpass_issue::pki::{TestPkiOptions, generate_test_pki};
+use healthpass_network::cms::UploadSigner;
+use healthpass_network::revocation::{FilterList, PartitionHashes, RevocationBatch, kid_to_path};
+use healthpass_network::{GovernanceKey, Network, OnboardingRecord, SignedOnboarding};
+use healthpass_trust::revocation::{CertificateHashes, HashType, RevocationSource};
+use healthpass_trust::revocation_filter::{FilterDelta, RevocationFilter};
+use healthpass_trust::tlog::{NoteKeyKind, NoteSigner};
+use healthpass_trust::{SignerCertificate, TrustStore};
+use healthpass_verify::{ReasonCode, Verdict};
+use http_body_util::BodyExt;
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+use crate::fixtures::{issuer, vaccination};
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, Vec<u8>) {
+    let response = router
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+fn ci(i: usize) -> String {
+    format!("URN:UVCI:01:AT:{i:032}#A")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_a_thousand_revoked_through_the_filter() {
+    let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+    let network = Network::new(
+        "filter-net",
+        2,
+        keys.iter().map(GovernanceKey::public).collect(),
+    )
+    .unwrap();
+    let pki = generate_test_pki(&TestPkiOptions::new(
+        "AT",
+        Timestamp::now() - SignedDuration::from_hours(24),
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let gateway = Gateway::open(
+        network.clone(),
+        Store::open(&url).await.unwrap(),
+        NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
+    )
+    .await
+    .unwrap();
+    let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
+    let record = OnboardingRecord::new(
+        &network,
+        "AT",
+        1,
+        Timestamp::now(),
+        &csca,
+        std::slice::from_ref(&pki.upload_cert_der),
+        std::slice::from_ref(&pki.auth_cert_der),
+    )
+    .unwrap();
+    let mut signed = SignedOnboarding::unsigned(record);
+    for key in &keys[..2] {
+        signed.sign(key, &network).unwrap();
+    }
+    let upload = UploadSigner::new(&pki.upload_key_pem, &pki.upload_cert_der).unwrap();
+    let t = Timestamp::now() - SignedDuration::from_secs(60);
+    gateway
+        .submit(
+            ChangeKind::Onboarding,
+            "",
+            signed.to_json().into_bytes(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    gateway
+        .submit(
+            ChangeKind::Upload,
+            "AT",
+            upload.sign_at(&pki.dsc_cert_der, false, t).unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let dsc = SignerCertificate::from_der(&pki.dsc_cert_der).unwrap();
+    let kid: [u8; 8] = dsc.kid();
+
+    // 1,000 certificates; AT revokes number 417 by its UCI hash.
+    let issued = Timestamp::now();
+    let until = issued + SignedDuration::from_hours(24 * 30);
+    let hc1 = issuer(&pki);
+    let texts: Vec<String> = (0..1000)
+        .map(|i| {
+            let mut payload = vaccination();
+            payload["v"][0]["ci"] = ci(i).into();
+            hc1.issue(&payload, issued, until).unwrap()
+        })
+        .collect();
+    let revoked = 417;
+    let hash_of = |i: usize| CertificateHashes::compute(&[0; 64], true, "AT", &ci(i)).uci;
+    let batch = RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &[hash_of(revoked)]);
+    gateway
+        .submit(
+            ChangeKind::RevocationBatch,
+            "AT",
+            upload
+                .sign_at(&batch.to_json(), false, t + SignedDuration::from_secs(1))
+                .unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+
+    // The verifier syncs the filter list and the filter.
+    let app = router(gateway.clone());
+    let (status, body) = get(&app, "/revocation/filters").await;
+    assert_eq!(status, StatusCode::OK);
+    let list: FilterList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.filters.len(), 1);
+    assert_eq!(list.filters[0].kid, B64.encode(kid));
+    assert_eq!(list.filters[0].count, 1);
+    let path = format!("/revocation/filters/{}", kid_to_path(&list.filters[0].kid));
+    let (status, bytes) = get(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    let filter = RevocationFilter::from_bytes(&bytes).unwrap();
+    let hex: String = filter.digest().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex, list.filters[0].digest);
+
+    let mut trust = TrustStore::new();
+    trust.insert_der(&pki.dsc_cert_der).unwrap();
+    trust
+        .revocations_mut()
+        .set_filter(kid, Arc::new(filter.clone()));
+    let now = issued + SignedDuration::from_mins(1);
+    let verdicts = |trust: &TrustStore| -> Vec<(usize, Verdict, Vec<ReasonCode>)> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let report = healthpass_verify::verify(text, now, trust);
+                (
+                    i,
+                    report.verdict,
+                    report.reasons.iter().map(|r| r.code).collect(),
+                )
+            })
+            .filter(|(_, verdict, _)| *verdict != Verdict::Green)
+            .collect()
+    };
+    // Only the filter: exactly the revoked one is not green, and it is yellow.
+    assert_eq!(
+        verdicts(&trust),
+        [(revoked, Verdict::Yellow, vec![ReasonCode::PossiblyRevoked])]
+    );
+
+    // Settled online: the exact hashes of the hit's partition (one byte of the hash is all
+    // the gateway learns).
+    let partition = hash_of(revoked)[0];
+    let (status, body) = get(
+        &app,
+        &format!(
+            "/revocation/partitions/{}/{partition:02x}",
+            kid_to_path(&B64.encode(kid))
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let exact: PartitionHashes = serde_json::from_slice(&body).unwrap();
+    assert_eq!(exact.hashes.len(), 1);
+    let hashes: Vec<[u8; 16]> = exact
+        .hashes
+        .iter()
+        .map(|h| B64.decode(&h.hash).unwrap().try_into().unwrap())
+        .collect();
+    trust.revocations_mut().insert_batch(
+        RevocationSource {
+            country: "AT".into(),
+            batch_id: "partition".into(),
+        },
+        Some(kid),
+        HashType::Uci,
+        hashes,
+    );
+    trust.revocations_mut().mark_exact(kid, partition);
+    assert_eq!(
+        verdicts(&trust),
+        [(revoked, Verdict::Red, vec![ReasonCode::CertificateRevoked])]
+    );
+
+    // Ten more revoked: the filter grows from 1 to 11 entries, past what its width allows
+    // (a rate above 2^-20), so the gateway starts a wider one and has no delta from the old:
+    // the verifier fetches it whole.
+    let submit_batch = |from: usize, to: usize, second: i64| {
+        let gateway = gateway.clone();
+        let upload = &upload;
+        let hashes: Vec<[u8; 16]> = (from..to).map(hash_of).collect();
+        let batch = RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &hashes);
+        let cms = upload
+            .sign_at(
+                &batch.to_json(),
+                false,
+                t + SignedDuration::from_secs(second),
+            )
+            .unwrap();
+        async move {
+            gateway
+                .submit(ChangeKind::RevocationBatch, "AT", cms, Timestamp::now())
+                .await
+                .unwrap();
+        }
+    };
+    submit_batch(0, 10, 2).await;
+    let (_, body) = get(&app, "/revocation/filters").await;
+    let list: FilterList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.filters[0].count, 11);
+    assert_ne!(list.filters[0].digest, hex);
+    let (status, _) = get(&app, &format!("{path}?from={hex}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another width: no delta");
+    let (_, bytes) = get(&app, &path).await;
+    let eleven = RevocationFilter::from_bytes(&bytes).unwrap();
+    let eleven_hex: String = eleven.digest().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(eleven_hex, list.filters[0].digest);
+
+    // Ten more again: the width holds (21 entries), and the verifier moves on by a delta that
+    // gives byte for byte the gateway's filter.
+    submit_batch(10, 20, 3).await;
+    let (_, body) = get(&app, "/revocation/filters").await;
+    let list: FilterList = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.filters[0].count, 21);
+    assert_eq!(list.filters[0].universe_bits, eleven.universe_bits());
+    let (status, delta) = get(&app, &format!("{path}?from={eleven_hex}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let delta = FilterDelta::from_bytes(&delta).unwrap();
+    assert_eq!((delta.added.len(), delta.removed.len()), (10, 0));
+    let newer = eleven.apply(&delta).unwrap();
+    let newer_hex: String = newer.digest().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(newer_hex, list.filters[0].digest);
+    let mut trust = TrustStore::new();
+    trust.insert_der(&pki.dsc_cert_der).unwrap();
+    trust.revocations_mut().set_filter(kid, Arc::new(newer));
+    let yellow: Vec<usize> = verdicts(&trust).into_iter().map(|(i, _, _)| i).collect();
+    let expected: Vec<usize> = (0..20).chain([revoked]).collect();
+    assert_eq!(yellow, expected);
+    // A delta from a filter the gateway never had is refused; the verifier fetches it whole.
+    let (status, _) = get(&app, &format!("{path}?from={}", "00".repeat(32))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
