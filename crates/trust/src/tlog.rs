@@ -211,8 +211,13 @@ pub struct SignedNote {
     pub signatures: Vec<NoteSignature>,
 }
 
+/// A key name: not empty, no Unicode space, no '+', and (as everything in a note) no control
+/// character.
 fn valid_key_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
 impl SignedNote {
@@ -525,6 +530,12 @@ impl Checkpoint {
     /// log writes none, and a verifier should not sign off on text it does not understand.
     pub fn from_text(text: &str) -> Result<Self, NoteError> {
         let bad = |why: &str| NoteError::Checkpoint(why.to_owned());
+        // A checkpoint is a note's text: what a note may not hold, it may not either (found by
+        // the tlog fuzz target: an origin with U+0003 read as a checkpoint, and no note could
+        // carry it).
+        if let Some(offset) = text.bytes().position(|b| b < 0x20 && b != b'\n') {
+            return Err(NoteError::ControlCharacter { offset });
+        }
         let checkpoint = tlog_tiles::Checkpoint::from_bytes(text.as_bytes())
             .map_err(|_| bad("not origin, size and root hash lines"))?;
         if !checkpoint.extension().is_empty() {
@@ -1412,9 +1423,12 @@ mod tests {
             format!("{text}extension\n"),
             text.trim_end().to_owned(),
             text.replace("gateway.example/log", ""),
+            // fuzz/fixtures/tlog-checkpoint-control-character.txt
+            text.replace("gateway.example/log", "gateway.example\u{3}/log"),
         ] {
             assert!(Checkpoint::from_text(&bad).is_err(), "{bad:?}");
         }
+        assert!(NoteVerifierKey::new("a\u{7f}b", NoteKeyKind::Ed25519, [0; 32]).is_err());
     }
 
     #[test]
