@@ -20,7 +20,33 @@ pub enum LogCommand {
     /// rollback or a rewritten history is refused (exit 1), naming both checkpoints, and the
     /// witness keeps its state. The first run makes the witness key (give --name).
     Witness(WitnessArgs),
+    /// Audit a gateway's whole log from scratch: fetch its newest believed checkpoint (and
+    /// check it extends the one audited before, with --state), fetch every entry with its
+    /// inclusion proof, rebuild the tree to the checkpoint's root, replay every change through
+    /// the gateway's own checks (governance signatures, CMS signatures, CSCA chains, replays),
+    /// and compare the trust list and revocation filters the gateway serves with the replay.
+    /// Exit 1 on any difference, naming it.
+    Verify(AuditArgs),
 }
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The gateway, `http://host:port` or `https://host:port`.
+    #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
+    gateway: String,
+    /// The network definition (its log settings say which checkpoints to believe).
+    #[arg(long, value_name = "FILE", env = "HEALTHPASS_NETWORK")]
+    network: PathBuf,
+    /// Folder keeping the last audited checkpoint: the next audit accepts only a log that
+    /// extends it.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// The CA certificate of an https:// gateway (PEM).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+}
+
+const AUDIT_STATE: &str = "audited-checkpoint.txt";
 
 #[derive(Args)]
 pub struct WitnessArgs {
@@ -74,7 +100,184 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
     match command {
         LogCommand::Keygen(args) => keygen(args),
         LogCommand::Witness(args) => witness(args),
+        LogCommand::Verify(args) => audit(args),
     }
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    use healthpass_client::log::{advance, fetch_entries};
+    use healthpass_gateway::Registry;
+    use healthpass_trust::tlog::{Checkpoint, MemoryTree, SignedNote, hex};
+    let network = Network::from_json(&input::read_text(&args.network)?)
+        .with_context(|| args.network.display().to_string())?;
+    let policy = network
+        .log
+        .as_ref()
+        .context("the network definition names no log (`log`): nothing to audit")?
+        .policy()?;
+    let held = match args.state.as_ref().map(|d| d.join(AUDIT_STATE)) {
+        Some(file) if file.exists() => {
+            let note = input::read_text(&file)?;
+            let parsed = SignedNote::parse(&note)
+                .with_context(|| format!("{}: not a checkpoint", file.display()))?;
+            Some(Checkpoint::from_text(&parsed.text)?)
+        }
+        _ => None,
+    };
+    let tls = healthpass_client::ClientTls {
+        ca_pem: args.ca.as_deref().map(input::read_file).transpose()?,
+        identity: None,
+    };
+    let client = healthpass_client::GatewayClient::new(&args.gateway, &tls)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let now = jiff::Timestamp::now();
+    let mut problems: Vec<String> = Vec::new();
+
+    // The trust list first: the checkpoint fetched after it covers it, unless witnesses lag.
+    let served_list = runtime.block_on(client.get("/trustList", None))?;
+    let checkpoint = match runtime.block_on(advance(&client, &policy, held.as_ref(), now)) {
+        Ok(checkpoint) => checkpoint,
+        Err(e) => {
+            eprintln!("refused: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let size = checkpoint.checkpoint.size;
+    let bar = input::progress_bar(Some(size), "entries");
+    let changes = runtime
+        .block_on(fetch_entries(&client, &checkpoint, 0, size, |n| {
+            bar.set_position(n)
+        }))
+        .context("fetching the log's entries")?;
+    bar.finish_and_clear();
+
+    // From scratch: the entries alone must give the checkpoint's root.
+    let mut tree = MemoryTree::new();
+    for change in &changes {
+        tree.push(&change.entry_bytes());
+    }
+    anyhow::ensure!(
+        tree.root() == checkpoint.checkpoint.root,
+        "the {size} entries give root {}, not the checkpoint's {}",
+        hex(&tree.root()),
+        hex(&checkpoint.checkpoint.root)
+    );
+
+    // Replay every change through the gateway's own checks, at the time it was accepted.
+    let mut registry = Registry::new(network.clone());
+    for change in &changes {
+        match registry.apply(
+            change.kind,
+            &change.country,
+            &change.body,
+            change.accepted_at,
+        ) {
+            Ok(version) if version == change.version => {}
+            Ok(version) => problems.push(format!(
+                "entry {} says version {} but replays as version {version}",
+                change.index(),
+                change.version
+            )),
+            Err(e) => problems.push(format!(
+                "entry {} ({} of {:?}, accepted {}) is refused on replay: {e}",
+                change.index(),
+                change.kind.as_str(),
+                change.country,
+                change.accepted_at
+            )),
+        }
+    }
+
+    // What the gateway serves must be what its log says.
+    let list_compared = match serde_json::from_slice::<serde_json::Value>(&served_list.body) {
+        Ok(served) if served["version"].as_u64() == Some(size) => {
+            let replayed = serde_json::to_value(registry.trust_list())?;
+            if served != replayed {
+                problems.push(format!(
+                    "the trust list served at version {size} differs from the replay of the log"
+                ));
+            }
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            problems.push(format!("the served trust list is not JSON: {e}"));
+            false
+        }
+    };
+    let filters_compared = audit_filters(&runtime, &client, &registry, now, &mut problems)?;
+
+    if let Some(dir) = &args.state
+        && problems.is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        input::write_atomic(&dir.join(AUDIT_STATE), checkpoint.note.as_bytes())?;
+    }
+    outln!(
+        "{} size {size} root {}{}: {} entries replayed ({} countries); trust list {}; {filters_compared} revocation filters match the replay",
+        checkpoint.checkpoint.origin,
+        hex(&checkpoint.checkpoint.root),
+        held.map_or(String::new(), |h| format!(
+            ", extends the audited size {}",
+            h.size
+        )),
+        changes.len(),
+        registry.countries().len(),
+        if list_compared {
+            "compared"
+        } else {
+            "not compared (newer than the believed checkpoint)"
+        },
+    );
+    for problem in &problems {
+        eprintln!("problem: {problem}");
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Each revocation filter the gateway serves must hold exactly the replay's revoked hashes of
+/// that signer key (rebuilt at the served width and compared by digest), and no key of the
+/// replay may be missing. Returns how many were compared.
+fn audit_filters(
+    runtime: &tokio::runtime::Runtime,
+    client: &healthpass_client::GatewayClient,
+    registry: &healthpass_gateway::Registry,
+    now: jiff::Timestamp,
+    problems: &mut Vec<String>,
+) -> anyhow::Result<usize> {
+    use healthpass_network::revocation::FilterList;
+    use healthpass_trust::revocation_filter::{RevocationFilter, filter_key};
+    let response = runtime.block_on(client.get("/revocation/filters", None))?;
+    let served: FilterList = serde_json::from_slice(&response.body)
+        .context("/revocation/filters is not a filter list")?;
+    let mut replayed = registry.revoked_hashes(now);
+    for info in &served.filters {
+        let hashes = replayed.remove(&info.kid).unwrap_or_default();
+        let keys = hashes.iter().map(|(t, h)| filter_key(*t, h)).collect();
+        let rebuilt = RevocationFilter::from_keys(keys, info.universe_bits);
+        let digest: String = rebuilt
+            .digest()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if digest != info.digest || rebuilt.len() != info.count {
+            problems.push(format!(
+                "the revocation filter of signer {} holds {} hashes (digest {}), the replay {} (digest {digest})",
+                info.kid, info.count, info.digest, rebuilt.len()
+            ));
+        }
+    }
+    for (kid, hashes) in replayed {
+        problems.push(format!(
+            "the gateway serves no revocation filter for signer {kid}, whose {} revoked hashes are in force",
+            hashes.len()
+        ));
+    }
+    Ok(served.filters.len())
 }
 
 fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {

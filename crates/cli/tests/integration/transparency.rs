@@ -11,6 +11,9 @@
 //! - a withdrawn signer dropped from history: the witness and the verifier that saw the
 //!   withdrawal refuse the rewritten log; and a list that hides a withdrawal the log holds is
 //!   refused as contradicting the log.
+//!
+//! And the commands, run as a user runs them: `log keygen --witness`, `log witness` and
+//! `log verify` (the audit from scratch) against an honest gateway and a lying one.
 
 use healthpass_client::http::{ClientTls, GatewayClient};
 use healthpass_client::log::{LogFetchError, advance, cosign};
@@ -407,4 +410,152 @@ async fn a_dropped_withdrawal_is_detected() {
     assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
     assert!(err.to_string().contains(&s.thumbprint()), "{err}");
     assert!(err.to_string().contains("log entry 2 withdraws"), "{err}");
+}
+
+fn healthpass(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The commands: a witness made with `log keygen --witness`, named in the network; `log
+/// witness` co-signs; `log verify` audits the whole log (entries, root, replay, served list
+/// and filters) and passes; against a proxy whose list hides the withdrawal, the audit fails
+/// naming the difference, and keeps the audited checkpoint as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witness_and_audit_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let witness_dir = dir.path().join("witness");
+    std::fs::create_dir_all(&witness_dir).unwrap();
+    let key_file = witness_dir.join("witness-key.pem");
+    let out = healthpass(&[
+        "log",
+        "keygen",
+        "--witness",
+        "--name",
+        "witness.test/cli",
+        "--out",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(vkey.starts_with("witness.test/cli+"), "{vkey}");
+
+    let mut s = setup(1);
+    s.network.log.as_mut().unwrap().witnesses = vec![vkey];
+    let network_file = dir.path().join("network.json");
+    std::fs::write(&network_file, serde_json::to_string(&s.network).unwrap()).unwrap();
+    let gateway = s.gateway(&dir, "g.db").await;
+    submit(
+        &gateway,
+        ChangeKind::Onboarding,
+        "",
+        s.onboarding(1, Timestamp::now()),
+    )
+    .await;
+    submit(&gateway, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    submit(&gateway, ChangeKind::Withdrawal, "AT", s.withdrawal_cms()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(gateway)).await.unwrap() });
+
+    let network = network_file.to_str().unwrap();
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            healthpass(&args)
+        })
+    };
+    let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let out = run(args(&[
+        "log",
+        "witness",
+        "--gateway",
+        &url,
+        "--network",
+        network,
+        "--state",
+        witness_dir.to_str().unwrap(),
+        "--name",
+        "witness.test/cli",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("co-signed gateway.test/log size 3"));
+
+    let audit_dir = dir.path().join("audit");
+    let audit = |url: String| {
+        run(args(&[
+            "log",
+            "verify",
+            "--gateway",
+            &url,
+            "--network",
+            network,
+            "--state",
+            audit_dir.to_str().unwrap(),
+        ]))
+    };
+    let out = audit(url.clone()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("size 3"), "{stdout}");
+    assert!(
+        stdout.contains("3 entries replayed (1 countries); trust list compared"),
+        "{stdout}"
+    );
+    let audited = std::fs::read_to_string(audit_dir.join("audited-checkpoint.txt")).unwrap();
+
+    // A proxy serving the same log and a list without the withdrawal.
+    let inner = url.clone();
+    let lying = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let inner = inner.clone();
+        async move {
+            let path = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            let client = GatewayClient::new(&inner, &ClientTls::default()).unwrap();
+            let response = client.get(&path, None).await.unwrap();
+            let mut body = response.body.to_vec();
+            if path == "/trustList" {
+                let mut list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                list["withdrawn"] = serde_json::json!([]);
+                body = serde_json::to_vec(&list).unwrap();
+            }
+            axum::response::Response::builder()
+                .status(response.status)
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lying_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, lying).await.unwrap() });
+    let out = audit(lying_url).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("differs from the replay of the log"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(audit_dir.join("audited-checkpoint.txt")).unwrap(),
+        audited
+    );
 }
