@@ -247,7 +247,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The DER of the first certificate in a PEM or DER file.
-fn certificate_der(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn certificate_der(path: &Path) -> anyhow::Result<Vec<u8>> {
     healthpass_trust::TrustStore::parse_certificates(&input::read_file(path)?)
         .into_iter()
         .next()

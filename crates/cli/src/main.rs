@@ -18,6 +18,7 @@ mod log;
 mod matrix;
 mod network;
 mod render;
+mod revoke;
 mod rules;
 mod scale_bench;
 mod trust;
@@ -99,6 +100,9 @@ enum Command {
     /// Trust data for verifiers: sync it from a gateway.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Revoke certificates at the gateway, by hash (UVCIs or QR texts never leave this
+    /// machine): batches of up to 1,000, signed with the country's upload certificate.
+    Revoke(Box<revoke::RevokeArgs>),
     /// The gateway's transparency log: keys, witnessing and auditing.
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Gateway(cmd) => gateway::run(cmd),
         Command::Trust(cmd) => trust::run(cmd),
         Command::Log(cmd) => log::run(cmd),
+        Command::Revoke(args) => revoke::run(*args),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
     };

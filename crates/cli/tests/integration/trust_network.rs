@@ -620,3 +620,95 @@ async fn courier(lists: Vec<TrustList>) -> GatewayClient {
     tokio::spawn(async move { axum::serve(listener, app).await });
     GatewayClient::new(&format!("http://127.0.0.1:{port}"), &ClientTls::default()).unwrap()
 }
+
+/// `healthpass revoke` as an issuer runs it: 2,500 UVCIs from a file become three CMS-signed
+/// batches (1,000 + 1,000 + 500) over mutual TLS; the gateway's filter for the signer then
+/// holds 2,500 hashes, and none of the UVCIs appears in what was sent or printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_command_sends_batches_of_hashes() {
+    let (network, keys) = network();
+    let wire = Wire::start(&network, 0).await;
+    let at = Country::new("AT");
+    let public = wire.client(None);
+    let response = public
+        .post(
+            "/onboarding",
+            "application/json",
+            at.record(&network, &[&keys[0], &keys[1]]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 201, "{}", response.problem());
+    upload(
+        &at.client(&wire),
+        UploadKind::Signer,
+        &at.cms(&at.pki.dsc_cert_der),
+    )
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let uvcis: String = (0..2500)
+        .map(|i| format!("URN:UVCI:01:AT:REVOKE{i:08}#Q\n"))
+        .collect();
+    let args = [
+        "revoke".to_owned(),
+        "--gateway".into(),
+        wire.url.clone(),
+        "--key".into(),
+        file("dsc.pem", &at.pki.dsc_cert_pem),
+        "--hash-type".into(),
+        "uci".into(),
+        "--from".into(),
+        file("uvcis.txt", &format!("# to revoke\n{uvcis}\n")),
+        "--ca".into(),
+        file("ca.pem", &wire.tls.ca_cert_pem),
+        "--auth-cert".into(),
+        file("auth.pem", &at.pki.auth_cert_pem),
+        "--auth-key".into(),
+        file("auth-key.pem", &at.pki.auth_key_pem),
+        "--upload-cert".into(),
+        file("upload.pem", &at.pki.upload_cert_pem),
+        "--upload-key".into(),
+        file("upload-key.pem", &at.pki.upload_key_pem),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("revoked 2500 certificates"), "{stdout}");
+    assert!(stdout.contains("in 3 batches"), "{stdout}");
+    assert!(!stdout.contains("URN:UVCI") && !stderr.contains("URN:UVCI"));
+
+    let listed = public.get("/revocation-list", None).await.unwrap();
+    let batches: healthpass_network::revocation::BatchList =
+        serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(batches.batches.len(), 3);
+    let filters = public.get("/revocation/filters", None).await.unwrap();
+    let filters: healthpass_network::revocation::FilterList =
+        serde_json::from_slice(&filters.body).unwrap();
+    assert_eq!(filters.filters.len(), 1);
+    assert_eq!(filters.filters[0].count, 2500);
+    // A verifier's filter finds a revoked UVCI's hash.
+    let path = format!(
+        "/revocation/filters/{}",
+        healthpass_network::revocation::kid_to_path(&filters.filters[0].kid)
+    );
+    let bytes = public.get(&path, None).await.unwrap().body;
+    let filter = healthpass_trust::revocation_filter::RevocationFilter::from_bytes(&bytes).unwrap();
+    let hash = CertificateHashes::compute(&[], false, "AT", "URN:UVCI:01:AT:REVOKE00001234#Q").uci;
+    assert!(filter.may_contain(HashType::Uci, &hash));
+    drop_test_database(&wire.db).await;
+}
