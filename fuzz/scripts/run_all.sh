@@ -6,7 +6,7 @@
 set -u
 SECONDS_PER_TARGET=${1:-600}
 LOG_DIR=${2:-/tmp/fuzz-logs}
-TARGETS=${TARGETS:-"base45 inflate cose_cwt verify signer_certificate scan_image certlogic rule cms network_json gateway_prepare divoc shc vds_seal trust_lists"}
+TARGETS=${TARGETS:-"base45 inflate cose_cwt verify signer_certificate scan_image certlogic rule cms network_json gateway_prepare divoc shc vds_seal trust_lists divoc_proof tlog revocation_filter"}
 cd "$(dirname "$0")/.." || exit 1
 mkdir -p "$LOG_DIR"
 export RUSTC_BOOTSTRAP=1
@@ -25,7 +25,7 @@ for t in $TARGETS; do
     # QR images are larger than certificate texts; trust lists and CMS uploads too.
     max_len=4096
     [ "$t" = scan_image ] && max_len=65536
-    case "$t" in cms | network_json | gateway_prepare | divoc | shc | vds_seal | trust_lists) max_len=8192 ;; esac
+    case "$t" in cms | network_json | gateway_prepare | divoc | shc | vds_seal | trust_lists | divoc_proof | tlog | revocation_filter) max_len=8192 ;; esac
     cargo fuzz run -a "$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len="$max_len" \
         -print_final_stats=1 >> "$log" 2>&1
