@@ -107,8 +107,8 @@ pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
 const COSIGNED_SIZES_KEPT: usize = 256;
 
 /// The transparency log: the tree of every accepted change, the key that signs its
-/// checkpoints, and the witnesses' cosignatures collected for recent sizes.
-/// TODO(#6): cosignatures live in memory; after a restart witnesses co-sign anew.
+/// checkpoints, and the witnesses' cosignatures collected for recent sizes (kept in the store
+/// too, so a restart serves them again).
 #[derive(Debug)]
 struct TransparencyLog {
     tree: MemoryTree,
@@ -240,9 +240,38 @@ impl Gateway {
             countries = registry.countries().len(),
             "change log replayed"
         );
+        // Cosignatures kept from before: only valid ones of named witnesses, for this tree
+        // (one that does not verify would make verifiers refuse the whole checkpoint).
+        let mut cosignatures: std::collections::BTreeMap<u64, Vec<NoteSignature>> =
+            Default::default();
+        let min_size = tree.size().saturating_sub(10_000);
+        for (size, signature) in store.cosignatures(min_size).await? {
+            let Ok(root) = tree.root_at(size) else {
+                continue;
+            };
+            let text = Checkpoint {
+                origin: log_key.verifier_key().name().to_owned(),
+                size,
+                root,
+            }
+            .to_text();
+            let valid = witnesses
+                .iter()
+                .find(|w| w.matches(&signature))
+                .is_some_and(|w| w.verify(&text, &signature).flatten().is_some());
+            if valid {
+                cosignatures.entry(size).or_default().push(signature);
+            } else {
+                tracing::warn!(size, "a stored cosignature does not verify; not served");
+            }
+        }
+        while cosignatures.len() > COSIGNED_SIZES_KEPT {
+            cosignatures.pop_first();
+        }
         tracing::info!(
             size = tree.size(),
             key = %log_key.verifier_key().to_vkey(),
+            cosigned_sizes = cosignatures.len(),
             "transparency log rebuilt"
         );
         Ok(Arc::new(Gateway {
@@ -255,7 +284,7 @@ impl Gateway {
                 tree,
                 signer: log_key,
                 witnesses,
-                cosignatures: Default::default(),
+                cosignatures,
             }),
         }))
     }
@@ -965,41 +994,21 @@ async fn log_cosignature(State(gateway): State<Arc<Gateway>>, body: String) -> R
         Ok(checkpoint) => checkpoint,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "note_invalid", e.to_string()),
     };
-    let mut log = gateway.log();
-    let ours = log.signer.verifier_key().name() == checkpoint.origin
-        && log.tree.root_at(checkpoint.size) == Ok(checkpoint.root);
-    if !ours {
-        return problem(
-            StatusCode::CONFLICT,
-            "not_our_checkpoint",
-            format!(
-                "checkpoint {} is not one this log signed (another origin, size or root)",
-                checkpoint.size
-            ),
-        );
-    }
-    let mut accepted = Vec::new();
-    for signature in &note.signatures {
-        let Some(witness) = log.witnesses.iter().find(|w| w.matches(signature)) else {
-            continue;
-        };
-        if witness.verify(&note.text, signature).flatten().is_none() {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "cosignature_invalid",
-                format!("the cosignature of {} does not verify", witness.name()),
-            );
+    let accepted = {
+        let log = gateway.log();
+        match checked_cosignatures(&log, &note, &checkpoint) {
+            Ok(accepted) => accepted,
+            Err(response) => return response,
         }
-        accepted.push(signature.clone());
-    }
-    if accepted.is_empty() {
-        return problem(
-            StatusCode::FORBIDDEN,
-            "unknown_witness",
-            "no signature of a witness the network names",
-        );
-    }
+    };
     let size = checkpoint.size;
+    // Durable first, as every change: a cosignature acknowledged is served after a restart.
+    for signature in &accepted {
+        if let Err(e) = gateway.store.put_cosignature(size, signature).await {
+            return submit_error(SubmitError::Store(e));
+        }
+    }
+    let mut log = gateway.log();
     let held = log.cosignatures.entry(size).or_default();
     for signature in accepted {
         held.retain(|s| !(s.name == signature.name && s.key_id == signature.key_id));
@@ -1011,6 +1020,50 @@ async fn log_cosignature(State(gateway): State<Arc<Gateway>>, body: String) -> R
     tracing::info!(size, "witness cosignature accepted");
     let note = log.checkpoint(size).expect("checked inside the tree");
     note_response(&note)
+}
+
+/// The cosignatures of named witnesses on a checkpoint this log signed, each verified; or the
+/// refusal to answer with.
+#[allow(clippy::result_large_err)]
+fn checked_cosignatures(
+    log: &TransparencyLog,
+    note: &SignedNote,
+    checkpoint: &Checkpoint,
+) -> Result<Vec<NoteSignature>, Response> {
+    let ours = log.signer.verifier_key().name() == checkpoint.origin
+        && log.tree.root_at(checkpoint.size) == Ok(checkpoint.root);
+    if !ours {
+        return Err(problem(
+            StatusCode::CONFLICT,
+            "not_our_checkpoint",
+            format!(
+                "checkpoint {} is not one this log signed (another origin, size or root)",
+                checkpoint.size
+            ),
+        ));
+    }
+    let mut accepted = Vec::new();
+    for signature in &note.signatures {
+        let Some(witness) = log.witnesses.iter().find(|w| w.matches(signature)) else {
+            continue;
+        };
+        if witness.verify(&note.text, signature).flatten().is_none() {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                "cosignature_invalid",
+                format!("the cosignature of {} does not verify", witness.name()),
+            ));
+        }
+        accepted.push(signature.clone());
+    }
+    if accepted.is_empty() {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "unknown_witness",
+            "no signature of a witness the network names",
+        ));
+    }
+    Ok(accepted)
 }
 
 #[cfg(test)]
@@ -1284,38 +1337,68 @@ mod tests {
     }
 
     async fn the_schema_has_no_column_for_personal_data_on(f: &Fixture) {
-        let (tables, columns): (Vec<(String,)>, Vec<(String,)>) =
-            match Store::open(&f.url).await.unwrap() {
-                Store::Sqlite(pool) => (
-                    sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap(),
-                    sqlx::query_as("SELECT name FROM pragma_table_info('changes') ORDER BY cid")
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap(),
-                ),
-                Store::Postgres(pool) => {
-                    let result = (
-                        sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE '\\_%'")
-                            .fetch_all(&pool)
-                            .await
-                            .unwrap(),
-                        sqlx::query_as("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'changes' ORDER BY ordinal_position")
+        let columns_of = "SELECT name FROM pragma_table_info($1) ORDER BY cid";
+        let pg_columns_of = "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position";
+        let (mut tables, columns): (Vec<(String,)>, Vec<Vec<(String,)>>) = match Store::open(&f.url)
+            .await
+            .unwrap()
+        {
+            Store::Sqlite(pool) => {
+                let mut columns = Vec::new();
+                for table in ["changes", "cosignatures"] {
+                    columns.push(
+                        sqlx::query_as(columns_of)
+                            .bind(table)
                             .fetch_all(&pool)
                             .await
                             .unwrap(),
                     );
-                    pool.close().await;
-                    result
                 }
-            };
-        assert_eq!(tables, [("changes".to_owned(),)], "{}", f.url);
-        let columns: Vec<&str> = columns.iter().map(|(c,)| c.as_str()).collect();
+                (
+                        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
+                            .fetch_all(&pool)
+                            .await
+                            .unwrap(),
+                        columns,
+                    )
+            }
+            Store::Postgres(pool) => {
+                let mut columns = Vec::new();
+                for table in ["changes", "cosignatures"] {
+                    columns.push(
+                        sqlx::query_as(pg_columns_of)
+                            .bind(table)
+                            .fetch_all(&pool)
+                            .await
+                            .unwrap(),
+                    );
+                }
+                let tables = sqlx::query_as("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE '\\_%'")
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                pool.close().await;
+                (tables, columns)
+            }
+        };
+        tables.sort();
+        assert_eq!(
+            tables,
+            [("changes".to_owned(),), ("cosignatures".to_owned(),)],
+            "{}",
+            f.url
+        );
+        let columns: Vec<Vec<&str>> = columns
+            .iter()
+            .map(|table| table.iter().map(|(c,)| c.as_str()).collect())
+            .collect();
         assert_eq!(
             columns,
-            ["version", "kind", "country", "accepted_at", "body"]
+            [
+                vec!["version", "kind", "country", "accepted_at", "body"],
+                // Witness cosignatures: a tree size, a witness's key name and id, a signature.
+                vec!["size", "name", "key_id", "signature"],
+            ]
         );
     }
 
@@ -1379,6 +1462,10 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} not in\n{text}");
         }
+    }
+
+    fn router_of(gateway: Arc<Gateway>) -> Router {
+        router(gateway)
     }
 
     async fn text(router: &Router, request: Request<Body>) -> (StatusCode, String) {
@@ -1504,9 +1591,15 @@ mod tests {
     /// never signed are refused.
     #[tokio::test]
     async fn witnesses_cosign_checkpoints() {
+        for f in fixtures() {
+            witnesses_cosign_checkpoints_on(&f).await;
+            crate::store::drop_test_database(&f.url).await;
+        }
+    }
+
+    async fn witnesses_cosign_checkpoints_on(f: &Fixture) {
         use healthpass_network::log::LogSettings;
         use healthpass_trust::tlog::LogPolicy;
-        let f = fixture();
         let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
         let witness = |i: u8| {
             NoteSigner::from_pkcs8(&format!("witness.test/w{i}"), NoteKeyKind::Cosignature, &{
@@ -1626,6 +1719,18 @@ mod tests {
             (status, json["code"].as_str()),
             (StatusCode::CONFLICT, Some("not_our_checkpoint"))
         );
+
+        // A restart serves the cosignatures again (they are in the store).
+        let again = Gateway::open(
+            network.clone(),
+            Store::open(&f.url).await.unwrap(),
+            f.log_key(),
+        )
+        .await
+        .unwrap();
+        let (status, served) = text(&router_of(again), get("/log/checkpoint?witnessed=2")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(policy.verify(&served, now).unwrap().cosigned_by.len(), 2);
 
         // A gateway started with another key than the network names does not start.
         let wrong = NoteSigner::generate("gateway.test/log", NoteKeyKind::Ed25519).unwrap();

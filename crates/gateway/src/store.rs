@@ -12,6 +12,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use healthpass_network::log::{Change, ChangeKind};
+use healthpass_trust::tlog::NoteSignature;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +146,63 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps a witness's cosignature of the checkpoint of `size` (replacing one of the same
+    /// witness key for that size), committed before this returns.
+    pub async fn put_cosignature(
+        &self,
+        size: u64,
+        signature: &NoteSignature,
+    ) -> Result<(), StoreError> {
+        const UPSERT: &str = "INSERT INTO cosignatures (size, name, key_id, signature) \
+                              VALUES ($1, $2, $3, $4) ON CONFLICT (size, name, key_id) \
+                              DO UPDATE SET signature = excluded.signature";
+        let size = i64::try_from(size).map_err(|_| StoreError::Corrupt {
+            version: i64::MAX,
+            problem: "size out of range".into(),
+        })?;
+        on_pool!(self, pool => {
+            sqlx::query(UPSERT)
+                .bind(size)
+                .bind(&signature.name)
+                .bind(i64::from(signature.key_id))
+                .bind(&signature.signature)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The cosignatures kept for sizes of at least `min_size`, by size.
+    pub async fn cosignatures(
+        &self,
+        min_size: u64,
+    ) -> Result<Vec<(u64, NoteSignature)>, StoreError> {
+        const SELECT: &str = "SELECT size, name, key_id, signature FROM cosignatures \
+                              WHERE size >= $1 ORDER BY size, name, key_id";
+        let min = i64::try_from(min_size).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, String, i64, Vec<u8>)> =
+            on_pool!(self, pool => sqlx::query_as(SELECT).bind(min).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(size, name, key_id, signature)| {
+                let corrupt = |problem: &str| StoreError::Corrupt {
+                    version: size,
+                    problem: problem.into(),
+                };
+                Ok((
+                    u64::try_from(size).map_err(|_| corrupt("negative cosignature size"))?,
+                    NoteSignature {
+                        name,
+                        key_id: u32::try_from(key_id)
+                            .map_err(|_| corrupt("key id out of range"))?,
+                        signature,
+                    },
+                ))
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,10 @@
+-- Witness cosignatures of the transparency log's checkpoints (C2SP tlog-cosignature), kept so
+-- that verifiers requiring k witnesses can sync after a restart. Tree sizes and signatures of
+-- witnesses only: nothing personal.
+CREATE TABLE cosignatures (
+    size      INTEGER NOT NULL,
+    name      TEXT    NOT NULL,
+    key_id    INTEGER NOT NULL,
+    signature BLOB    NOT NULL,
+    PRIMARY KEY (size, name, key_id)
+);
