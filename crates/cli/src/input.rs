@@ -62,6 +62,19 @@ pub fn trust_store(paths: &[PathBuf], warn_if_empty: bool) -> anyhow::Result<Tru
             store = state
                 .to_trust_store()
                 .with_context(|| path.display().to_string())?;
+            // Revocation filters (`trust sync --revocation filters`): a hit no exact hash
+            // settles is yellow.
+            for (kid, filter) in crate::trust::load_filters(path)? {
+                if let Some(kid) =
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &kid)
+                        .ok()
+                        .and_then(|k| <[u8; 8]>::try_from(k).ok())
+                {
+                    store
+                        .revocations_mut()
+                        .set_filter(kid, std::sync::Arc::new(filter));
+                }
+            }
             fetched_at = Some(state.fetched_at);
             rules = Some((
                 state

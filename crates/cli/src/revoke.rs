@@ -80,27 +80,33 @@ pub struct RevokeArgs {
     upload_key: PathBuf,
 }
 
+/// The signer's kid and the three revocation hashes of the certificate in an HC1 text.
+pub fn certificate_hashes(text: &str) -> anyhow::Result<(Option<[u8; 8]>, CertificateHashes)> {
+    let cose = healthpass_codec::hc1::decode(text, 64 * 1024)?;
+    let message = healthpass_codec::cose::CoseSign1::decode(&cose)?;
+    let claims = healthpass_codec::cwt::HcertClaims::decode(message.payload)?;
+    let dcc = healthpass_codec::dcc::DigitalCovidCertificate::from_json(&claims.dcc)?;
+    let ci = dcc.single_entry()?.certificate_id().to_owned();
+    let ecdsa = matches!(
+        message
+            .alg()
+            .and_then(healthpass_codec::cose::Algorithm::id),
+        Some(-7 | -35 | -36)
+    );
+    let hashes = CertificateHashes::compute(
+        message.signature,
+        ecdsa,
+        claims.issuer.unwrap_or_default(),
+        &ci,
+    );
+    let kid = message.kid().and_then(|k| <[u8; 8]>::try_from(k).ok());
+    Ok((kid, hashes))
+}
+
 /// One line's hash: a UVCI, or the certificate an HC1 text carries.
 fn hash_of(line: &str, hash_type: HashType, country: &str) -> anyhow::Result<RevocationHash> {
     if line.starts_with("HC1:") {
-        let cose = healthpass_codec::hc1::decode(line, 64 * 1024)?;
-        let message = healthpass_codec::cose::CoseSign1::decode(&cose)?;
-        let claims = healthpass_codec::cwt::HcertClaims::decode(message.payload)?;
-        let dcc = healthpass_codec::dcc::DigitalCovidCertificate::from_json(&claims.dcc)?;
-        let ci = dcc.single_entry()?.certificate_id().to_owned();
-        let ecdsa = matches!(
-            message
-                .alg()
-                .and_then(healthpass_codec::cose::Algorithm::id),
-            Some(-7 | -35 | -36)
-        );
-        let hashes = CertificateHashes::compute(
-            message.signature,
-            ecdsa,
-            claims.issuer.unwrap_or_default(),
-            &ci,
-        );
-        return Ok(hashes.of(hash_type));
+        return Ok(certificate_hashes(line)?.1.of(hash_type));
     }
     anyhow::ensure!(
         hash_type != HashType::Signature,

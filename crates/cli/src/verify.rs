@@ -92,6 +92,14 @@ pub struct VerifyArgs {
     /// Threads for --batch (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// When a revocation filter matches (yellow `possibly_revoked`), settle it at this
+    /// gateway: fetch the exact revoked hashes of the matching partitions (the gateway learns
+    /// the first byte of the certificate's hashes, nothing else) and verify again.
+    #[arg(long, value_name = "URL")]
+    confirm_online: Option<String>,
+    /// The CA certificate of an https:// gateway for --confirm-online (PEM).
+    #[arg(long, value_name = "FILE", requires = "confirm_online")]
+    gateway_ca: Option<PathBuf>,
     /// The QR text, `@FILE` to read it from a file, or `-` for stdin.
     #[arg(required_unless_present = "batch")]
     input: Option<String>,
@@ -167,10 +175,23 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let text = input::qr_text(args.input.as_deref().unwrap_or("-"))?;
     // A SMART Health Card file may hold several cards: one report each.
-    let reports: Vec<VerificationReport> = healthpass_verify::split_credentials(&text)
+    let credentials = healthpass_verify::split_credentials(&text);
+    let mut reports: Vec<VerificationReport> = credentials
         .iter()
         .map(|credential| healthpass_verify::verify_with(credential, now, &trust, &options))
         .collect();
+    if let Some(url) = &args.confirm_online {
+        for (credential, report) in credentials.iter().zip(reports.iter_mut()) {
+            let possibly = report
+                .reasons
+                .iter()
+                .any(|r| r.code == healthpass_verify::ReasonCode::PossiblyRevoked);
+            if possibly {
+                confirm_online(url, args.gateway_ca.as_deref(), credential, &mut trust)?;
+                *report = healthpass_verify::verify_with(credential, now, &trust, &options);
+            }
+        }
+    }
     for report in &reports {
         if args.json {
             outln!("{}", serde_json::to_string_pretty(report)?);
@@ -183,6 +204,54 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Fetches the exact revoked hashes of the partitions the certificate's hashes fall in, for
+/// its signer, and adds them to `trust` as settled.
+fn confirm_online(
+    url: &str,
+    ca: Option<&std::path::Path>,
+    credential: &str,
+    trust: &mut healthpass_trust::TrustStore,
+) -> anyhow::Result<()> {
+    use healthpass_trust::revocation::{HashType, RevocationSource};
+    let (Some(kid), hashes) = crate::revoke::certificate_hashes(credential)? else {
+        return Ok(());
+    };
+    let tls = healthpass_client::ClientTls {
+        ca_pem: ca.map(input::read_file).transpose()?,
+        identity: None,
+    };
+    let client = healthpass_client::GatewayClient::new(url, &tls)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let kid_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, kid);
+    let mut partitions: Vec<u8> = HashType::ALL.iter().map(|t| hashes.of(*t)[0]).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    for partition in partitions {
+        let exact = runtime
+            .block_on(healthpass_client::filters::fetch_partition(
+                &client, &kid_b64, partition,
+            ))
+            .with_context(|| format!("cannot confirm at {url}"))?;
+        for hash_type in HashType::ALL {
+            let of_type = exact
+                .iter()
+                .filter(|(t, _)| *t == hash_type)
+                .map(|(_, h)| *h);
+            trust.revocations_mut().insert_batch(
+                RevocationSource {
+                    country: "its issuer (confirmed online)".into(),
+                    batch_id: format!("partition {partition:02x}"),
+                },
+                Some(kid),
+                hash_type,
+                of_type,
+            );
+        }
+        trust.revocations_mut().mark_exact(kid, partition);
+    }
+    Ok(())
 }
 
 fn run_batch(

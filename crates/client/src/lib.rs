@@ -6,6 +6,8 @@
 //!   checks every signature chain itself (governance k of n → onboarding → CSCA → DSC, and each
 //!   country's CMS upload signature), and returns the [`TrustState`] a verifier uses offline.
 //!   It reads no clock and touches no file: the caller passes `now` and stores the state.
+//! - [`filters`]: compact revocation filters per signer key, moved forward by deltas, and the
+//!   exact hashes of one partition to settle a hit.
 //! - [`log`]: the gateway's transparency log: checkpoints believed only as the network's log
 //!   policy says, consistency proofs from the held checkpoint, entries with inclusion proofs,
 //!   and a witness's cosignature.
@@ -13,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod filters;
 pub mod http;
 pub mod log;
 pub mod sync;

@@ -265,6 +265,22 @@ async fn get_ok(
     }
 }
 
+/// What a sync fetches besides the trust list, rules and value sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Every revocation batch (the exact hashes): what a verifier with room keeps. Without
+    /// them, the caller syncs the compact filters instead ([`crate::filters`]).
+    pub exact_revocations: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            exact_revocations: true,
+        }
+    }
+}
+
 /// Syncs from the gateway at `client`: returns the new state, or an error and the caller
 /// keeps `previous`. `now` is recorded as the fetch time.
 pub async fn sync(
@@ -272,6 +288,17 @@ pub async fn sync(
     network: &Network,
     previous: Option<&TrustState>,
     now: Timestamp,
+) -> Result<SyncOutcome, SyncError> {
+    sync_with(client, network, previous, now, SyncOptions::default()).await
+}
+
+/// [`sync`] with options.
+pub async fn sync_with(
+    client: &GatewayClient,
+    network: &Network,
+    previous: Option<&TrustState>,
+    now: Timestamp,
+    options: SyncOptions,
 ) -> Result<SyncOutcome, SyncError> {
     if let Some(p) = previous
         && p.network != network.name
@@ -374,16 +401,27 @@ pub async fn sync(
         *seq = (*seq).max(onboarding.record.sequence);
     }
 
-    // Revocation batches: the changes since the version synced before.
+    // Revocation batches: the changes since the version synced before (none at all when the
+    // caller keeps filters instead).
     let since = previous.map_or(0, |p| p.version);
-    let mut revocations = previous.map(|p| p.revocations.clone()).unwrap_or_default();
-    let path = format!("/revocation-list?since={since}");
-    let listed = get_ok(client, &path, None).await?;
-    let batches: BatchList =
+    let mut revocations = if options.exact_revocations {
+        previous.map(|p| p.revocations.clone()).unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
+    let batches: BatchList = if options.exact_revocations {
+        let path = format!("/revocation-list?since={since}");
+        let listed = get_ok(client, &path, None).await?;
         serde_json::from_slice(&listed.body).map_err(|e| SyncError::Format {
             path: path.clone(),
             problem: e.to_string(),
-        })?;
+        })?
+    } else {
+        BatchList {
+            more: false,
+            batches: Vec::new(),
+        }
+    };
     for item in &batches.batches {
         revocations.remove(&item.batch_id);
         if item.deleted {

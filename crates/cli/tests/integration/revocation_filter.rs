@@ -272,3 +272,189 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     let (status, _) = get(&app, &format!("{path}?from={}", "00".repeat(32))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+fn healthpass(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The commands a phone-sized verifier runs: `trust sync --revocation filters` keeps one filter
+/// file per signer key (whole the first time, by delta after); `verify --trust` is yellow
+/// `possibly_revoked` on a hit and green otherwise; `--confirm-online` settles the hit red
+/// with one partition's exact hashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_sync_and_confirm_online_commands() {
+    let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+    let network = Network::new(
+        "filter-net",
+        2,
+        keys.iter().map(GovernanceKey::public).collect(),
+    )
+    .unwrap();
+    let pki = generate_test_pki(&TestPkiOptions::new(
+        "AT",
+        Timestamp::now() - SignedDuration::from_hours(24),
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let gateway = Gateway::open(
+        network.clone(),
+        Store::open(&url).await.unwrap(),
+        NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
+    )
+    .await
+    .unwrap();
+    let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
+    let mut signed = SignedOnboarding::unsigned(
+        OnboardingRecord::new(
+            &network,
+            "AT",
+            1,
+            Timestamp::now(),
+            &csca,
+            std::slice::from_ref(&pki.upload_cert_der),
+            std::slice::from_ref(&pki.auth_cert_der),
+        )
+        .unwrap(),
+    );
+    for key in &keys[..2] {
+        signed.sign(key, &network).unwrap();
+    }
+    let upload = UploadSigner::new(&pki.upload_key_pem, &pki.upload_cert_der).unwrap();
+    let t = Timestamp::now() - SignedDuration::from_secs(60);
+    let submit = |kind, body: Vec<u8>| {
+        let gateway = gateway.clone();
+        async move {
+            gateway
+                .submit(kind, "AT", body, Timestamp::now())
+                .await
+                .unwrap()
+        }
+    };
+    submit(ChangeKind::Onboarding, signed.to_json().into_bytes()).await;
+    submit(
+        ChangeKind::Upload,
+        upload.sign_at(&pki.dsc_cert_der, false, t).unwrap(),
+    )
+    .await;
+    let kid = SignerCertificate::from_der(&pki.dsc_cert_der)
+        .unwrap()
+        .kid();
+    let issued = Timestamp::now();
+    let until = issued + SignedDuration::from_hours(24 * 30);
+    let hash_of = |i: usize| CertificateHashes::compute(&[0; 64], true, "AT", &ci(i)).uci;
+    // 20 revoked (0..20); certificate 5 is one of them, 500 is not.
+    let batch = |from: usize, to: usize, second: i64| {
+        let hashes: Vec<[u8; 16]> = (from..to).map(hash_of).collect();
+        upload
+            .sign_at(
+                &RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &hashes).to_json(),
+                false,
+                t + SignedDuration::from_secs(second),
+            )
+            .unwrap()
+    };
+    submit(ChangeKind::RevocationBatch, batch(0, 20, 1)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(axum::serve(listener, router(gateway.clone())).into_future());
+
+    let network_file = dir.path().join("network.json");
+    std::fs::write(&network_file, serde_json::to_string(&network).unwrap()).unwrap();
+    let state = dir.path().join("state");
+    let cert = |i: usize| {
+        let mut payload = vaccination();
+        payload["v"][0]["ci"] = ci(i).into();
+        let path = dir.path().join(format!("cert-{i}.txt"));
+        std::fs::write(&path, issuer(&pki).issue(&payload, issued, until).unwrap()).unwrap();
+        format!("@{}", path.display())
+    };
+    let (revoked, valid) = (cert(5), cert(500));
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            healthpass(&args)
+        })
+    };
+    let sync_args = vec![
+        "trust".to_owned(),
+        "sync".into(),
+        "--gateway".into(),
+        gateway_url.clone(),
+        "--network".into(),
+        network_file.display().to_string(),
+        "--state".into(),
+        state.display().to_string(),
+        "--revocation".into(),
+        "filters".into(),
+    ];
+    let out = run(sync_args.clone()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 revocation filters (20 revoked hashes): 1 fetched whole, 0 by delta"),
+        "{stdout}"
+    );
+    let verify = |text: &str, online: bool| {
+        let mut args = vec![
+            "verify".to_owned(),
+            "--json".into(),
+            "--trust".into(),
+            state.display().to_string(),
+            text.to_owned(),
+        ];
+        if online {
+            args.extend(["--confirm-online".to_owned(), gateway_url.clone()]);
+        }
+        run(args)
+    };
+    let verdict = |out: std::process::Output| -> (String, Vec<String>) {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (
+            report["verdict"].as_str().unwrap().to_owned(),
+            report["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["code"].as_str().unwrap().to_owned())
+                .collect(),
+        )
+    };
+    assert_eq!(
+        verdict(verify(&revoked, false).await.unwrap()),
+        ("yellow".to_owned(), vec!["possibly_revoked".to_owned()])
+    );
+    assert_eq!(
+        verdict(verify(&valid, false).await.unwrap()),
+        ("green".to_owned(), vec![])
+    );
+    assert_eq!(
+        verdict(verify(&revoked, true).await.unwrap()),
+        ("red".to_owned(), vec!["certificate_revoked".to_owned()])
+    );
+    assert_eq!(
+        verdict(verify(&valid, true).await.unwrap()),
+        ("green".to_owned(), vec![])
+    );
+
+    // Ten more revoked: the next sync moves the filter by a delta.
+    submit(ChangeKind::RevocationBatch, batch(500, 510, 2)).await;
+    let out = run(sync_args).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("1 revocation filters (30 revoked hashes): 0 fetched whole, 1 by delta"),
+        "{stdout}"
+    );
+    assert_eq!(
+        verdict(verify(&valid, false).await.unwrap()),
+        ("yellow".to_owned(), vec!["possibly_revoked".to_owned()])
+    );
+}

@@ -1,0 +1,190 @@
+//! Revocation filters for verifiers that do not keep every revoked hash (phones, kiosks):
+//! each signer key's filter is fetched whole once, then moved forward by deltas, and every
+//! result is checked against the digest the gateway lists (a delta applied gives byte for byte
+//! the gateway's filter, or it is refused and fetched whole). A filter hit is settled by the
+//! exact hashes of one partition (the hash's first byte), fetched only when needed: the gateway
+//! learns one byte of one hash, never a certificate.
+
+use crate::http::{GatewayClient, HttpResponse};
+use crate::sync::SyncError;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use healthpass_network::revocation::{FilterList, PartitionHashes, kid_to_path};
+use healthpass_trust::revocation::{HashType, RevocationHash};
+use healthpass_trust::revocation_filter::{FilterDelta, RevocationFilter};
+use hyper::http::StatusCode;
+use std::collections::BTreeMap;
+
+/// How a filter was brought up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// The held filter is the gateway's.
+    Unchanged,
+    /// Moved forward by a delta of this many bytes.
+    Delta(usize),
+    /// Fetched whole: this many bytes.
+    Whole(usize),
+}
+
+/// One signer key's filter after a sync.
+#[derive(Debug, Clone)]
+pub struct SyncedFilter {
+    /// Lowercase hex SHA-256 of its encoding, as the gateway lists it.
+    pub digest: String,
+    /// The filter.
+    pub filter: RevocationFilter,
+    /// How it was fetched.
+    pub fetched: Fetched,
+}
+
+/// The filters of every signer key with revocations in force, by kid (Base64).
+#[derive(Debug, Clone, Default)]
+pub struct FilterSync {
+    /// The gateway version they were built at.
+    pub version: u64,
+    /// The filters.
+    pub filters: BTreeMap<String, SyncedFilter>,
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn get(client: &GatewayClient, path: &str) -> Result<HttpResponse, SyncError> {
+    Ok(client.get(path, None).await?)
+}
+
+fn status_error(path: &str, response: &HttpResponse) -> SyncError {
+    SyncError::Status {
+        path: path.to_owned(),
+        problem: response.problem(),
+    }
+}
+
+fn format_error(path: &str, problem: impl ToString) -> SyncError {
+    SyncError::Format {
+        path: path.to_owned(),
+        problem: problem.to_string(),
+    }
+}
+
+/// Brings `held` (kid → filter) to the gateway's filters: unchanged ones kept, others moved by
+/// a delta when the gateway has one from the held filter, else fetched whole; each checked
+/// against the listed digest.
+pub async fn sync_filters(
+    client: &GatewayClient,
+    held: &BTreeMap<String, RevocationFilter>,
+) -> Result<FilterSync, SyncError> {
+    let path = "/revocation/filters";
+    let response = get(client, path).await?;
+    if response.status != StatusCode::OK {
+        return Err(status_error(path, &response));
+    }
+    let list: FilterList =
+        serde_json::from_slice(&response.body).map_err(|e| format_error(path, e))?;
+    let mut filters = BTreeMap::new();
+    for info in list.filters {
+        let base = format!("/revocation/filters/{}", kid_to_path(&info.kid));
+        let held = held.get(&info.kid);
+        let mut synced = None;
+        if let Some(held) = held {
+            let digest = hex(&held.digest());
+            if digest == info.digest {
+                synced = Some(SyncedFilter {
+                    digest,
+                    filter: held.clone(),
+                    fetched: Fetched::Unchanged,
+                });
+            } else {
+                let path = format!("{base}?from={digest}");
+                let response = get(client, &path).await?;
+                if response.status == StatusCode::OK {
+                    let delta = FilterDelta::from_bytes(&response.body)
+                        .map_err(|e| format_error(&path, e))?;
+                    // A delta that does not give the listed filter is a gateway error: the
+                    // whole filter is fetched instead.
+                    if let Ok(filter) = held.apply(&delta)
+                        && hex(&filter.digest()) == info.digest
+                    {
+                        synced = Some(SyncedFilter {
+                            digest: info.digest.clone(),
+                            filter,
+                            fetched: Fetched::Delta(response.body.len()),
+                        });
+                    }
+                } else if response.status != StatusCode::NOT_FOUND {
+                    return Err(status_error(&path, &response));
+                }
+            }
+        }
+        let synced = match synced {
+            Some(synced) => synced,
+            None => {
+                let response = get(client, &base).await?;
+                if response.status != StatusCode::OK {
+                    return Err(status_error(&base, &response));
+                }
+                let filter = RevocationFilter::from_bytes(&response.body)
+                    .map_err(|e| format_error(&base, e))?;
+                let digest = hex(&filter.digest());
+                if digest != info.digest {
+                    return Err(format_error(
+                        &base,
+                        format!(
+                            "the filter's digest is {digest}, the list says {}",
+                            info.digest
+                        ),
+                    ));
+                }
+                SyncedFilter {
+                    digest,
+                    filter,
+                    fetched: Fetched::Whole(response.body.len()),
+                }
+            }
+        };
+        filters.insert(info.kid, synced);
+    }
+    Ok(FilterSync {
+        version: list.version,
+        filters,
+    })
+}
+
+/// The exact revoked hashes of signer `kid` (Base64) whose first byte is `partition`.
+pub async fn fetch_partition(
+    client: &GatewayClient,
+    kid: &str,
+    partition: u8,
+) -> Result<Vec<(HashType, RevocationHash)>, SyncError> {
+    let path = format!(
+        "/revocation/partitions/{}/{partition:02x}",
+        kid_to_path(kid)
+    );
+    let response = get(client, &path).await?;
+    if response.status != StatusCode::OK {
+        return Err(status_error(&path, &response));
+    }
+    let hashes: PartitionHashes =
+        serde_json::from_slice(&response.body).map_err(|e| format_error(&path, e))?;
+    if hashes.kid != kid || hashes.partition != partition {
+        return Err(format_error(&path, "another key's or partition's hashes"));
+    }
+    hashes
+        .hashes
+        .iter()
+        .map(|h| {
+            let hash_type = HashType::parse(&h.hash_type)
+                .ok_or_else(|| format_error(&path, "an unknown hash type"))?;
+            let hash: RevocationHash = B64
+                .decode(&h.hash)
+                .ok()
+                .and_then(|raw| raw.try_into().ok())
+                .ok_or_else(|| format_error(&path, "a hash is not 16 bytes of Base64"))?;
+            if hash[0] != partition {
+                return Err(format_error(&path, "a hash outside the partition"));
+            }
+            Ok((hash_type, hash))
+        })
+        .collect()
+}
