@@ -149,9 +149,17 @@ pub struct UploadArgs {
     kind: Kind,
     /// The file (or batch id) to upload; see KIND.
     input: String,
+    #[command(flatten)]
+    country: CountryConnection,
+}
+
+/// How a country reaches the gateway to change something: over mutual TLS with its
+/// authentication certificate, signing with its upload certificate.
+#[derive(Args)]
+pub struct CountryConnection {
     /// The gateway, `https://host:port`.
     #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
-    gateway: String,
+    pub gateway: String,
     /// The CA certificate that issued the gateway's TLS certificate (PEM).
     #[arg(long, value_name = "FILE")]
     ca: PathBuf,
@@ -167,6 +175,25 @@ pub struct UploadArgs {
     /// Its private key (PEM).
     #[arg(long, value_name = "FILE")]
     upload_key: PathBuf,
+}
+
+impl CountryConnection {
+    /// The upload signer and the mutual-TLS client.
+    pub fn open(&self) -> anyhow::Result<(UploadSigner, GatewayClient)> {
+        let signer = UploadSigner::new(
+            &input::read_text(&self.upload_key)?,
+            &certificate_der(&self.upload_cert)?,
+        )
+        .context("cannot use the upload certificate and key")?;
+        let tls = ClientTls {
+            ca_pem: Some(input::read_file(&self.ca)?),
+            identity: Some((
+                input::read_file(&self.auth_cert)?,
+                input::read_file(&self.auth_key)?,
+            )),
+        };
+        Ok((signer, GatewayClient::new(&self.gateway, &tls)?))
+    }
 }
 
 pub fn run(command: GatewayCommand) -> anyhow::Result<ExitCode> {
@@ -280,22 +307,10 @@ fn upload_command(args: UploadArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_vec(&serde_json::json!({ "batchId": args.input }))?,
         ),
     };
-    let signer = UploadSigner::new(
-        &input::read_text(&args.upload_key)?,
-        &certificate_der(&args.upload_cert)?,
-    )
-    .context("cannot use the upload certificate and key")?;
+    let (signer, client) = args.country.open()?;
     let cms = signer
         .sign_at(&content, false, jiff::Timestamp::now())
         .context("cannot sign the upload")?;
-    let tls = ClientTls {
-        ca_pem: Some(input::read_file(&args.ca)?),
-        identity: Some((
-            input::read_file(&args.auth_cert)?,
-            input::read_file(&args.auth_key)?,
-        )),
-    };
-    let client = GatewayClient::new(&args.gateway, &tls)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let answer = runtime.block_on(upload(&client, kind, &cms))?;
     outln!("{answer}");

@@ -7,9 +7,7 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use healthpass_client::http::{ClientTls, GatewayClient};
 use healthpass_client::upload::{UploadKind, upload};
-use healthpass_network::cms::UploadSigner;
 use healthpass_network::revocation::{MAX_BATCH_ENTRIES, RevocationBatch};
 use healthpass_trust::SignerCertificate;
 use healthpass_trust::revocation::{CertificateHashes, HashType, RevocationHash};
@@ -40,9 +38,6 @@ impl From<HashTypeArg> for HashType {
 
 #[derive(Args)]
 pub struct RevokeArgs {
-    /// The gateway, `https://host:port`.
-    #[arg(long, value_name = "URL", env = "HEALTHPASS_GATEWAY")]
-    gateway: String,
     /// The signer certificate (DSC, PEM or DER) whose certificates are revoked: its kid
     /// selects the filter verifiers check, and its country is the issuing country.
     #[arg(long, value_name = "FILE")]
@@ -63,21 +58,8 @@ pub struct RevokeArgs {
     /// Until when the batches are kept (RFC 3339; default: the DSC's expiry).
     #[arg(long, value_name = "TIME")]
     expires: Option<String>,
-    /// The gateway's CA certificate (PEM).
-    #[arg(long, value_name = "FILE")]
-    ca: PathBuf,
-    /// The country's authentication certificate (mutual TLS).
-    #[arg(long, value_name = "FILE")]
-    auth_cert: PathBuf,
-    /// Its key.
-    #[arg(long, value_name = "FILE")]
-    auth_key: PathBuf,
-    /// The country's upload certificate (signs the batches).
-    #[arg(long, value_name = "FILE")]
-    upload_cert: PathBuf,
-    /// Its key.
-    #[arg(long, value_name = "FILE")]
-    upload_key: PathBuf,
+    #[command(flatten)]
+    connection: crate::gateway::CountryConnection,
 }
 
 /// The signer's kid and the three revocation hashes of the certificate in an HC1 text.
@@ -154,19 +136,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     hashes.sort_unstable();
     hashes.dedup();
 
-    let signer = UploadSigner::new(
-        &input::read_text(&args.upload_key)?,
-        &crate::gateway::certificate_der(&args.upload_cert)?,
-    )
-    .context("cannot use the upload certificate and key")?;
-    let tls = ClientTls {
-        ca_pem: Some(input::read_file(&args.ca)?),
-        identity: Some((
-            input::read_file(&args.auth_cert)?,
-            input::read_file(&args.auth_key)?,
-        )),
-    };
-    let client = GatewayClient::new(&args.gateway, &tls)?;
+    let (signer, client) = args.connection.open()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let batches: Vec<&[RevocationHash]> = hashes.chunks(MAX_BATCH_ENTRIES).collect();
     let bar = input::progress_bar(Some(hashes.len() as u64), "revoking");
@@ -191,11 +161,12 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<ExitCode> {
     }
     bar.finish_and_clear();
     outln!(
-        "revoked {} certificates of signer {} by {} hash in {} batches:",
+        "revoked {} certificates of signer {} by {} hash in {} batches at {}:",
         hashes.len(),
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, dsc.kid()),
         hash_type,
-        ids.len()
+        ids.len(),
+        args.connection.gateway
     );
     for id in ids {
         outln!("  {id}");

@@ -393,12 +393,7 @@ impl RevocationFilter {
         out.push(self.universe_bits);
         out.extend_from_slice(&self.count.to_be_bytes());
         out.extend_from_slice(&self.bits.to_be_bytes());
-        let bytes = self.bits.div_ceil(8) as usize;
-        let start = out.len();
-        for word in &self.stream {
-            out.extend_from_slice(&word.to_be_bytes());
-        }
-        out.truncate(start + bytes);
+        put_stream(&mut out, &self.stream, self.bits);
         out
     }
 
@@ -550,6 +545,15 @@ fn fingerprint_of(key: u64, universe_bits: u8) -> u64 {
     if shift >= 64 { 0 } else { key >> shift }
 }
 
+/// Appends the first `bits` bits of `words`, big-endian, zero-padded to a byte.
+fn put_stream(out: &mut Vec<u8>, words: &[u64], bits: u64) {
+    let start = out.len();
+    for word in words {
+        out.extend_from_slice(&word.to_be_bytes());
+    }
+    out.truncate(start + bits.div_ceil(8) as usize);
+}
+
 fn words_of(body: &[u8]) -> Vec<u64> {
     body.chunks(8)
         .map(|chunk| {
@@ -655,12 +659,7 @@ impl FilterDelta {
             }
             out.extend_from_slice(&(list.len() as u64).to_be_bytes());
             out.extend_from_slice(&writer.len.to_be_bytes());
-            let bytes = writer.len.div_ceil(8) as usize;
-            let start = out.len();
-            for word in &writer.words {
-                out.extend_from_slice(&word.to_be_bytes());
-            }
-            out.truncate(start + bytes);
+            put_stream(&mut out, &writer.words, writer.len);
         }
         out
     }

@@ -50,3 +50,11 @@ pub fn wait_for_next_second() {
     let left = 1_000_000_000 - i64::from(into) + 5_000_000;
     std::thread::sleep(std::time::Duration::from_nanos(left as u64));
 }
+
+/// Runs the `healthpass` binary with `args` and waits for it.
+pub fn healthpass(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
+        .args(args)
+        .output()
+        .unwrap()
+}

@@ -26,6 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+use crate::common::healthpass;
 use crate::fixtures::{issuer, vaccination};
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, Vec<u8>) {
@@ -51,92 +52,127 @@ fn ci(i: usize) -> String {
     format!("URN:UVCI:01:AT:{i:032}#A")
 }
 
+/// A gateway with AT onboarded and its signer uploaded, and what AT needs to revoke.
+struct Issuing {
+    network: Network,
+    pki: healthpass_issue::pki::TestPki,
+    gateway: Arc<Gateway>,
+    upload: UploadSigner,
+    kid: [u8; 8],
+    /// The signing time of the first upload; later ones are signed after it.
+    t: Timestamp,
+    issued: Timestamp,
+    until: Timestamp,
+    _dir: tempfile::TempDir,
+}
+
+impl Issuing {
+    async fn new() -> Self {
+        let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
+        let network = Network::new(
+            "filter-net",
+            2,
+            keys.iter().map(GovernanceKey::public).collect(),
+        )
+        .unwrap();
+        let pki = generate_test_pki(&TestPkiOptions::new(
+            "AT",
+            Timestamp::now() - SignedDuration::from_hours(24),
+        ))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let gateway = Gateway::open(
+            network.clone(),
+            Store::open(&url).await.unwrap(),
+            NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
+        )
+        .await
+        .unwrap();
+        let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
+        let record = OnboardingRecord::new(
+            &network,
+            "AT",
+            1,
+            Timestamp::now(),
+            &csca,
+            std::slice::from_ref(&pki.upload_cert_der),
+            std::slice::from_ref(&pki.auth_cert_der),
+        )
+        .unwrap();
+        let mut signed = SignedOnboarding::unsigned(record);
+        for key in &keys[..2] {
+            signed.sign(key, &network).unwrap();
+        }
+        let upload = UploadSigner::new(&pki.upload_key_pem, &pki.upload_cert_der).unwrap();
+        let t = Timestamp::now() - SignedDuration::from_secs(60);
+        let issued = Timestamp::now();
+        let world = Self {
+            kid: SignerCertificate::from_der(&pki.dsc_cert_der)
+                .unwrap()
+                .kid(),
+            upload,
+            gateway,
+            network,
+            t,
+            issued,
+            until: issued + SignedDuration::from_hours(24 * 30),
+            pki,
+            _dir: dir,
+        };
+        world
+            .submit(ChangeKind::Onboarding, signed.to_json().into_bytes())
+            .await;
+        let dsc = world
+            .upload
+            .sign_at(&world.pki.dsc_cert_der, false, t)
+            .unwrap();
+        world.submit(ChangeKind::Upload, dsc).await;
+        world
+    }
+
+    async fn submit(&self, kind: ChangeKind, body: Vec<u8>) {
+        self.gateway
+            .submit(kind, "AT", body, Timestamp::now())
+            .await
+            .unwrap();
+    }
+
+    /// AT revokes the certificates `from..to` by UCI hash, in one batch signed `second`s after
+    /// the upload.
+    async fn revoke(&self, from: usize, to: usize, second: i64) {
+        let hashes: Vec<[u8; 16]> = (from..to).map(hash_of).collect();
+        let json = RevocationBatch::new("AT", self.until, Some(self.kid), HashType::Uci, &hashes)
+            .to_json();
+        let cms = self
+            .upload
+            .sign_at(&json, false, self.t + SignedDuration::from_secs(second))
+            .unwrap();
+        self.submit(ChangeKind::RevocationBatch, cms).await;
+    }
+
+    /// Certificate `i` of AT (UVCI `ci(i)`).
+    fn certificate(&self, i: usize) -> String {
+        let mut payload = vaccination();
+        payload["v"][0]["ci"] = ci(i).into();
+        issuer(&self.pki)
+            .issue(&payload, self.issued, self.until)
+            .unwrap()
+    }
+}
+
+fn hash_of(i: usize) -> [u8; 16] {
+    CertificateHashes::compute(&[0; 64], true, "AT", &ci(i)).uci
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_of_a_thousand_revoked_through_the_filter() {
-    let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
-    let network = Network::new(
-        "filter-net",
-        2,
-        keys.iter().map(GovernanceKey::public).collect(),
-    )
-    .unwrap();
-    let pki = generate_test_pki(&TestPkiOptions::new(
-        "AT",
-        Timestamp::now() - SignedDuration::from_hours(24),
-    ))
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("g.db").display());
-    let gateway = Gateway::open(
-        network.clone(),
-        Store::open(&url).await.unwrap(),
-        NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
-    )
-    .await
-    .unwrap();
-    let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
-    let record = OnboardingRecord::new(
-        &network,
-        "AT",
-        1,
-        Timestamp::now(),
-        &csca,
-        std::slice::from_ref(&pki.upload_cert_der),
-        std::slice::from_ref(&pki.auth_cert_der),
-    )
-    .unwrap();
-    let mut signed = SignedOnboarding::unsigned(record);
-    for key in &keys[..2] {
-        signed.sign(key, &network).unwrap();
-    }
-    let upload = UploadSigner::new(&pki.upload_key_pem, &pki.upload_cert_der).unwrap();
-    let t = Timestamp::now() - SignedDuration::from_secs(60);
-    gateway
-        .submit(
-            ChangeKind::Onboarding,
-            "",
-            signed.to_json().into_bytes(),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    gateway
-        .submit(
-            ChangeKind::Upload,
-            "AT",
-            upload.sign_at(&pki.dsc_cert_der, false, t).unwrap(),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    let dsc = SignerCertificate::from_der(&pki.dsc_cert_der).unwrap();
-    let kid: [u8; 8] = dsc.kid();
-
+    let w = Issuing::new().await;
+    let (kid, pki, gateway) = (w.kid, &w.pki, &w.gateway);
     // 1,000 certificates; AT revokes number 417 by its UCI hash.
-    let issued = Timestamp::now();
-    let until = issued + SignedDuration::from_hours(24 * 30);
-    let hc1 = issuer(&pki);
-    let texts: Vec<String> = (0..1000)
-        .map(|i| {
-            let mut payload = vaccination();
-            payload["v"][0]["ci"] = ci(i).into();
-            hc1.issue(&payload, issued, until).unwrap()
-        })
-        .collect();
+    let texts: Vec<String> = (0..1000).map(|i| w.certificate(i)).collect();
     let revoked = 417;
-    let hash_of = |i: usize| CertificateHashes::compute(&[0; 64], true, "AT", &ci(i)).uci;
-    let batch = RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &[hash_of(revoked)]);
-    gateway
-        .submit(
-            ChangeKind::RevocationBatch,
-            "AT",
-            upload
-                .sign_at(&batch.to_json(), false, t + SignedDuration::from_secs(1))
-                .unwrap(),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    w.revoke(revoked, revoked + 1, 1).await;
 
     // The verifier syncs the filter list and the filter.
     let app = router(gateway.clone());
@@ -158,7 +194,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     trust
         .revocations_mut()
         .set_filter(kid, Arc::new(filter.clone()));
-    let now = issued + SignedDuration::from_mins(1);
+    let now = w.issued + SignedDuration::from_mins(1);
     let verdicts = |trust: &TrustStore| -> Vec<(usize, Verdict, Vec<ReasonCode>)> {
         texts
             .iter()
@@ -217,26 +253,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     // Ten more revoked: the filter grows from 1 to 11 entries, past what its width allows
     // (a rate above 2^-20), so the gateway starts a wider one and has no delta from the old:
     // the verifier fetches it whole.
-    let submit_batch = |from: usize, to: usize, second: i64| {
-        let gateway = gateway.clone();
-        let upload = &upload;
-        let hashes: Vec<[u8; 16]> = (from..to).map(hash_of).collect();
-        let batch = RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &hashes);
-        let cms = upload
-            .sign_at(
-                &batch.to_json(),
-                false,
-                t + SignedDuration::from_secs(second),
-            )
-            .unwrap();
-        async move {
-            gateway
-                .submit(ChangeKind::RevocationBatch, "AT", cms, Timestamp::now())
-                .await
-                .unwrap();
-        }
-    };
-    submit_batch(0, 10, 2).await;
+    w.revoke(0, 10, 2).await;
     let (_, body) = get(&app, "/revocation/filters").await;
     let list: FilterList = serde_json::from_slice(&body).unwrap();
     assert_eq!(list.filters[0].count, 11);
@@ -250,7 +267,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
 
     // Ten more again: the width holds (21 entries), and the verifier moves on by a delta that
     // gives byte for byte the gateway's filter.
-    submit_batch(10, 20, 3).await;
+    w.revoke(10, 20, 3).await;
     let (_, body) = get(&app, "/revocation/filters").await;
     let list: FilterList = serde_json::from_slice(&body).unwrap();
     assert_eq!(list.filters[0].count, 21);
@@ -273,91 +290,17 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-fn healthpass(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// The commands a phone-sized verifier runs: `trust sync --revocation filters` keeps one filter
 /// file per signer key (whole the first time, by delta after); `verify --trust` is yellow
 /// `possibly_revoked` on a hit and green otherwise; `--confirm-online` settles the hit red
 /// with one partition's exact hashes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_sync_and_confirm_online_commands() {
-    let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
-    let network = Network::new(
-        "filter-net",
-        2,
-        keys.iter().map(GovernanceKey::public).collect(),
-    )
-    .unwrap();
-    let pki = generate_test_pki(&TestPkiOptions::new(
-        "AT",
-        Timestamp::now() - SignedDuration::from_hours(24),
-    ))
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("g.db").display());
-    let gateway = Gateway::open(
-        network.clone(),
-        Store::open(&url).await.unwrap(),
-        NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
-    )
-    .await
-    .unwrap();
-    let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
-    let mut signed = SignedOnboarding::unsigned(
-        OnboardingRecord::new(
-            &network,
-            "AT",
-            1,
-            Timestamp::now(),
-            &csca,
-            std::slice::from_ref(&pki.upload_cert_der),
-            std::slice::from_ref(&pki.auth_cert_der),
-        )
-        .unwrap(),
-    );
-    for key in &keys[..2] {
-        signed.sign(key, &network).unwrap();
-    }
-    let upload = UploadSigner::new(&pki.upload_key_pem, &pki.upload_cert_der).unwrap();
-    let t = Timestamp::now() - SignedDuration::from_secs(60);
-    let submit = |kind, body: Vec<u8>| {
-        let gateway = gateway.clone();
-        async move {
-            gateway
-                .submit(kind, "AT", body, Timestamp::now())
-                .await
-                .unwrap()
-        }
-    };
-    submit(ChangeKind::Onboarding, signed.to_json().into_bytes()).await;
-    submit(
-        ChangeKind::Upload,
-        upload.sign_at(&pki.dsc_cert_der, false, t).unwrap(),
-    )
-    .await;
-    let kid = SignerCertificate::from_der(&pki.dsc_cert_der)
-        .unwrap()
-        .kid();
-    let issued = Timestamp::now();
-    let until = issued + SignedDuration::from_hours(24 * 30);
-    let hash_of = |i: usize| CertificateHashes::compute(&[0; 64], true, "AT", &ci(i)).uci;
+    let w = Issuing::new().await;
+    let (network, gateway) = (&w.network, &w.gateway);
     // 20 revoked (0..20); certificate 5 is one of them, 500 is not.
-    let batch = |from: usize, to: usize, second: i64| {
-        let hashes: Vec<[u8; 16]> = (from..to).map(hash_of).collect();
-        upload
-            .sign_at(
-                &RevocationBatch::new("AT", until, Some(kid), HashType::Uci, &hashes).to_json(),
-                false,
-                t + SignedDuration::from_secs(second),
-            )
-            .unwrap()
-    };
-    submit(ChangeKind::RevocationBatch, batch(0, 20, 1)).await;
+    w.revoke(0, 20, 1).await;
+    let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, router(gateway.clone())).into_future());
@@ -366,10 +309,8 @@ async fn filters_sync_and_confirm_online_commands() {
     std::fs::write(&network_file, serde_json::to_string(&network).unwrap()).unwrap();
     let state = dir.path().join("state");
     let cert = |i: usize| {
-        let mut payload = vaccination();
-        payload["v"][0]["ci"] = ci(i).into();
         let path = dir.path().join(format!("cert-{i}.txt"));
-        std::fs::write(&path, issuer(&pki).issue(&payload, issued, until).unwrap()).unwrap();
+        std::fs::write(&path, w.certificate(i)).unwrap();
         format!("@{}", path.display())
     };
     let (revoked, valid) = (cert(5), cert(500));
@@ -446,7 +387,7 @@ async fn filters_sync_and_confirm_online_commands() {
     );
 
     // Ten more revoked: the next sync moves the filter by a delta.
-    submit(ChangeKind::RevocationBatch, batch(500, 510, 2)).await;
+    w.revoke(500, 510, 2).await;
     let out = run(sync_args).await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

@@ -29,6 +29,8 @@ use healthpass_trust::tlog::{
     Checkpoint, LogError, LogPolicy, NoteKeyKind, NoteSigner, SignedNote,
 };
 use jiff::{SignedDuration, Timestamp};
+
+use crate::common::healthpass;
 use std::sync::Arc;
 
 struct Setup {
@@ -131,6 +133,18 @@ impl Setup {
         .unwrap()
     }
 
+    /// AT onboarded (record made now) and its signer uploaded.
+    async fn onboard_and_upload(&self, gateway: &Gateway) {
+        submit(
+            gateway,
+            ChangeKind::Onboarding,
+            "",
+            self.onboarding(1, Timestamp::now()),
+        )
+        .await;
+        submit(gateway, ChangeKind::Upload, "AT", self.dsc_cms()).await;
+    }
+
     /// A witness's `log witness` step on `gateway` from its `held` checkpoint: on success the
     /// new held checkpoint (co-signed and handed in).
     async fn witness(
@@ -185,14 +199,7 @@ async fn honest_log_is_witnessed_and_synced() {
     let dir = tempfile::tempdir().unwrap();
     let gateway = s.gateway(&dir, "a.db").await;
     let client = serve(router(gateway.clone())).await;
-    submit(
-        &gateway,
-        ChangeKind::Onboarding,
-        "",
-        s.onboarding(1, Timestamp::now()),
-    )
-    .await;
-    submit(&gateway, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    s.onboard_and_upload(&gateway).await;
 
     // Not yet witnessed: a verifier requiring two cosignatures believes nothing.
     let err = sync_now(&client, &s.network, None).await.unwrap_err();
@@ -412,13 +419,6 @@ async fn a_dropped_withdrawal_is_detected() {
     assert!(err.to_string().contains("log entry 2 withdraws"), "{err}");
 }
 
-fn healthpass(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_healthpass"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// The commands: a witness made with `log keygen --witness`, named in the network; `log
 /// witness` co-signs; `log verify` audits the whole log (entries, root, replay, served list
 /// and filters) and passes; against a proxy whose list hides the withdrawal, the audit fails
@@ -451,14 +451,7 @@ async fn witness_and_audit_commands() {
     let network_file = dir.path().join("network.json");
     std::fs::write(&network_file, serde_json::to_string(&s.network).unwrap()).unwrap();
     let gateway = s.gateway(&dir, "g.db").await;
-    submit(
-        &gateway,
-        ChangeKind::Onboarding,
-        "",
-        s.onboarding(1, Timestamp::now()),
-    )
-    .await;
-    submit(&gateway, ChangeKind::Upload, "AT", s.dsc_cms()).await;
+    s.onboard_and_upload(&gateway).await;
     submit(&gateway, ChangeKind::Withdrawal, "AT", s.withdrawal_cms()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
