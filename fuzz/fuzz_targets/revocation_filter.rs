@@ -2,7 +2,9 @@
 //! and `FilterDelta::from_bytes` on the input; a filter built from the input's 8-byte words.
 #![no_main]
 
-use healthpass_trust::revocation_filter::{FilterDelta, RevocationFilter, universe_bits_for};
+use healthpass_trust::revocation_filter::{
+    ALL_HASH_TYPES, FilterDelta, RevocationFilter, universe_bits_for,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,8 +25,11 @@ fuzz_target!(|data: &[u8]| {
     // a filter or a typed refusal, and the result reads back.
     if let Ok(delta) = FilterDelta::from_bytes(data) {
         assert_eq!(delta.to_bytes(), data);
-        let base =
-            RevocationFilter::from_keys(vec![1 << 60, 2 << 60, u64::MAX], delta.universe_bits);
+        let base = RevocationFilter::from_keys(
+            vec![1 << 60, 2 << 60, u64::MAX],
+            delta.universe_bits,
+            ALL_HASH_TYPES,
+        );
         if let Ok(applied) = base.apply(&delta) {
             let bytes = applied.to_bytes();
             assert_eq!(
@@ -39,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes")))
         .collect();
     let width = universe_bits_for(keys.len() as u64);
-    let filter = RevocationFilter::from_keys(keys.clone(), width);
+    let filter = RevocationFilter::from_keys(keys.clone(), width, ALL_HASH_TYPES);
     let bytes = filter.to_bytes();
     let read = RevocationFilter::from_bytes(&bytes).expect("a built filter reads");
     assert_eq!(read, filter);

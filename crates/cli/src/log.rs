@@ -250,15 +250,14 @@ fn audit_filters(
     problems: &mut Vec<String>,
 ) -> anyhow::Result<usize> {
     use healthpass_network::revocation::FilterList;
-    use healthpass_trust::revocation_filter::{RevocationFilter, filter_key};
+    use healthpass_trust::revocation_filter::RevocationFilter;
     let response = runtime.block_on(client.get("/revocation/filters", None))?;
     let served: FilterList = serde_json::from_slice(&response.body)
         .context("/revocation/filters is not a filter list")?;
     let mut replayed = registry.revoked_hashes(now);
     for info in &served.filters {
         let hashes = replayed.remove(&info.kid).unwrap_or_default();
-        let keys = hashes.iter().map(|(t, h)| filter_key(*t, h)).collect();
-        let rebuilt = RevocationFilter::from_keys(keys, info.universe_bits);
+        let rebuilt = RevocationFilter::from_entries(&hashes, info.universe_bits);
         let digest: String = rebuilt
             .digest()
             .iter()

@@ -367,11 +367,7 @@ impl Gateway {
                     previous.as_ref().map(|p| p.filter.universe_bits()),
                     hashes.len() as u64,
                 );
-                let keys = hashes
-                    .iter()
-                    .map(|(t, h)| revocation_filter::filter_key(*t, h))
-                    .collect();
-                let filter = RevocationFilter::from_keys(keys, universe_bits);
+                let filter = RevocationFilter::from_entries(&hashes, universe_bits);
                 let digest: String = filter.digest().iter().map(|b| format!("{b:02x}")).collect();
                 if let Some(previous) = previous.filter(|p| p.digest == digest) {
                     by_kid.insert(kid, previous);

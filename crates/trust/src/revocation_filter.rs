@@ -5,7 +5,7 @@
 //! a *fingerprint*: the top `u` bits of its first 8 bytes, XOR a constant per hash type (the
 //! hash is SHA-256 output, so fingerprints are uniform, and one hash under two types lands in
 //! two places). The filter is the sorted multiset of fingerprints, Golomb–Rice coded in
-//! buckets of about 32 with an index of bucket offsets: a lookup reads one index entry and
+//! buckets of about 8 with an index of bucket offsets: a lookup reads one index entry and
 //! decodes one bucket. A certificate that is not revoked matches with probability
 //! `n / 2^u` per lookup. A fresh filter has `u = ⌈log2 n⌉ + 21` (a rate of at most 2^-21);
 //! the gateway keeps `u` across updates, so that deltas apply, only while the rate stays at
@@ -30,7 +30,7 @@ use crate::revocation::{HashType, RevocationHash};
 pub const FINGERPRINT_MARGIN_BITS: u8 = 21;
 
 /// The expected number of fingerprints per bucket (a power of two).
-const BUCKET_ENTRIES_LOG2: u32 = 5;
+const BUCKET_ENTRIES_LOG2: u32 = 3;
 
 /// The largest filter read: 2^28 entries (about 270 million revoked certificates of one
 /// signer key, which is more than any issuer has signed).
@@ -40,10 +40,10 @@ pub const MAX_ENTRIES: u64 = 1 << 28;
 pub const MAX_UNIVERSE_BITS: u8 = 56;
 
 /// Format tag of the encoding.
-const MAGIC: &[u8; 8] = b"HPRF\x00\x00\x00\x01";
+const MAGIC: &[u8; 8] = b"HPRF\x00\x00\x00\x02";
 
 /// Format tag of a delta.
-const DELTA_MAGIC: &[u8; 8] = b"HPRD\x00\x00\x00\x01";
+const DELTA_MAGIC: &[u8; 8] = b"HPRD\x00\x00\x00\x02";
 
 /// Why filter bytes do not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +86,18 @@ fn type_constant(hash_type: HashType) -> u64 {
         HashType::CountryCodeUci => 0xc2b2_ae3d_27d4_eb4f,
     }
 }
+
+/// The bit of a hash type in a filter's mask of the types it holds.
+fn type_bit(hash_type: HashType) -> u8 {
+    match hash_type {
+        HashType::Signature => 1,
+        HashType::Uci => 2,
+        HashType::CountryCodeUci => 4,
+    }
+}
+
+/// Every hash type's bit.
+pub const ALL_HASH_TYPES: u8 = 7;
 
 /// The 64-bit key of a revoked hash (the top `u` bits are its fingerprint).
 pub fn filter_key(hash_type: HashType, hash: &RevocationHash) -> u64 {
@@ -225,7 +237,7 @@ impl BitReader<'_> {
 }
 
 /// The bucket layout a filter of `count` fingerprints of `universe_bits` uses: bucket bits
-/// (about 32 per bucket) and the Rice parameter (the mean gap inside a bucket).
+/// (about 8 per bucket) and the Rice parameter (the mean gap inside a bucket).
 fn layout(count: u64, universe_bits: u8) -> (u8, u8) {
     let bucket_bits = universe_bits_for(count.div_ceil(1 << BUCKET_ENTRIES_LOG2))
         .saturating_sub(FINGERPRINT_MARGIN_BITS)
@@ -237,7 +249,7 @@ fn layout(count: u64, universe_bits: u8) -> (u8, u8) {
     )
 }
 
-/// The Rice parameter of a bucket's count (mean 32).
+/// The Rice parameter of a bucket's count (mean 8).
 const COUNT_RICE_BITS: u32 = BUCKET_ENTRIES_LOG2;
 
 /// Buckets per superblock of the offset index (offsets inside one fit in 32 bits).
@@ -247,10 +259,13 @@ const SUPERBLOCK_LOG2: u32 = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationFilter {
     universe_bits: u8,
+    /// Which hash types it holds (bits of `type_bit`): a lookup of another type costs nothing,
+    /// so a certificate costs one lookup per type its issuer revokes by, usually one.
+    hash_types: u8,
     bucket_bits: u8,
     rice_bits: u8,
     count: u64,
-    /// The coded stream: per bucket, its count (Rice, k = 5), then its fingerprints as gaps
+    /// The coded stream: per bucket, its count (Rice, k = 3), then its fingerprints as gaps
     /// (Rice, k = `rice_bits`), the first from the bucket's base.
     stream: Vec<u64>,
     /// Its length in bits.
@@ -264,27 +279,32 @@ impl RevocationFilter {
     /// Builds a filter of `entries` with the fingerprint width the gateway uses for this many
     /// ([`universe_bits_for`]).
     pub fn build(entries: impl IntoIterator<Item = (HashType, RevocationHash)>) -> Self {
-        let keys: Vec<u64> = entries
-            .into_iter()
-            .map(|(t, h)| filter_key(t, &h))
-            .collect();
-        let universe_bits = universe_bits_for(keys.len() as u64);
-        Self::from_keys(keys, universe_bits)
+        let entries: Vec<(HashType, RevocationHash)> = entries.into_iter().collect();
+        Self::from_entries(&entries, universe_bits_for(entries.len() as u64))
     }
 
-    /// Builds a filter from 64-bit keys ([`filter_key`]) with `universe_bits` of fingerprint.
-    pub fn from_keys(keys: Vec<u64>, universe_bits: u8) -> Self {
+    /// Builds a filter of `entries` with `universe_bits` of fingerprint (the gateway keeps a
+    /// width across versions: [`universe_bits_after`]).
+    pub fn from_entries(entries: &[(HashType, RevocationHash)], universe_bits: u8) -> Self {
+        let hash_types = entries.iter().fold(0, |m, (t, _)| m | type_bit(*t));
+        let keys = entries.iter().map(|(t, h)| filter_key(*t, h)).collect();
+        Self::from_keys(keys, universe_bits, hash_types)
+    }
+
+    /// Builds a filter from 64-bit keys ([`filter_key`]) with `universe_bits` of fingerprint,
+    /// holding the hash types of the mask `hash_types` ([`ALL_HASH_TYPES`] when unknown).
+    pub fn from_keys(keys: Vec<u64>, universe_bits: u8, hash_types: u8) -> Self {
         let universe_bits = universe_bits.clamp(1, MAX_UNIVERSE_BITS);
         let mut fingerprints = keys;
         for k in &mut fingerprints {
             *k = fingerprint_of(*k, universe_bits);
         }
         fingerprints.sort_unstable();
-        Self::from_sorted(&fingerprints, universe_bits)
+        Self::from_sorted(&fingerprints, universe_bits, hash_types & ALL_HASH_TYPES)
     }
 
     /// From sorted fingerprints (each below `2^universe_bits`).
-    fn from_sorted(fingerprints: &[u64], universe_bits: u8) -> Self {
+    fn from_sorted(fingerprints: &[u64], universe_bits: u8, hash_types: u8) -> Self {
         let count = fingerprints.len() as u64;
         let (bucket_bits, rice_bits) = layout(count, universe_bits);
         let span_bits = u32::from(universe_bits - bucket_bits);
@@ -306,6 +326,7 @@ impl RevocationFilter {
         let (offsets, superblocks) = index(&starts);
         Self {
             universe_bits,
+            hash_types,
             bucket_bits,
             rice_bits,
             count,
@@ -336,12 +357,21 @@ impl RevocationFilter {
         self.count as f64 / 2f64.powi(i32::from(self.universe_bits))
     }
 
+    /// The hash types it holds.
+    pub fn hash_types(&self) -> Vec<HashType> {
+        HashType::ALL
+            .into_iter()
+            .filter(|t| self.hash_types & type_bit(*t) != 0)
+            .collect()
+    }
+
     /// Whether the hash may be revoked (a hit may be a false positive; see the module).
     pub fn may_contain(&self, hash_type: HashType, hash: &RevocationHash) -> bool {
-        self.contains_fingerprint(fingerprint_of(
-            filter_key(hash_type, hash),
-            self.universe_bits,
-        ))
+        self.hash_types & type_bit(hash_type) != 0
+            && self.contains_fingerprint(fingerprint_of(
+                filter_key(hash_type, hash),
+                self.universe_bits,
+            ))
     }
 
     fn bucket_start(&self, bucket: usize) -> u64 {
@@ -391,6 +421,7 @@ impl RevocationFilter {
         let mut out = Vec::with_capacity(25 + self.stream.len() * 8);
         out.extend_from_slice(MAGIC);
         out.push(self.universe_bits);
+        out.push(self.hash_types);
         out.extend_from_slice(&self.count.to_be_bytes());
         out.extend_from_slice(&self.bits.to_be_bytes());
         put_stream(&mut out, &self.stream, self.bits);
@@ -401,7 +432,7 @@ impl RevocationFilter {
     /// fingerprints, each inside its bucket, ending exactly at the stated length with zero
     /// padding. The encoding of a filter is unique, so equal filters have equal bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FilterError> {
-        const HEADER: usize = 25;
+        const HEADER: usize = 26;
         if bytes.len() < HEADER {
             return Err(if MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
                 FilterError::Truncated
@@ -412,11 +443,14 @@ impl RevocationFilter {
         if &bytes[..8] != MAGIC {
             return Err(FilterError::Magic);
         }
-        let universe_bits = bytes[8];
-        let count = u64::from_be_bytes(bytes[9..17].try_into().expect("8 bytes"));
-        let bits = u64::from_be_bytes(bytes[17..25].try_into().expect("8 bytes"));
+        let (universe_bits, hash_types) = (bytes[8], bytes[9]);
+        let count = u64::from_be_bytes(bytes[10..18].try_into().expect("8 bytes"));
+        let bits = u64::from_be_bytes(bytes[18..26].try_into().expect("8 bytes"));
         if !(1..=MAX_UNIVERSE_BITS).contains(&universe_bits) {
             return Err(FilterError::Parameter("fingerprint width"));
+        }
+        if hash_types & !ALL_HASH_TYPES != 0 {
+            return Err(FilterError::Parameter("hash types"));
         }
         let body = &bytes[HEADER..];
         let needed = bits.div_ceil(8);
@@ -443,6 +477,7 @@ impl RevocationFilter {
         let (offsets, superblocks) = index(&starts);
         Ok(Self {
             universe_bits,
+            hash_types,
             bucket_bits,
             rice_bits,
             count,
@@ -495,6 +530,7 @@ impl RevocationFilter {
         }
         Ok(FilterDelta {
             universe_bits: self.universe_bits,
+            hash_types: newer.hash_types,
             added,
             removed,
         })
@@ -536,7 +572,11 @@ impl RevocationFilter {
         if r != delta.removed.len() {
             return Err(FilterError::RemovesAbsent);
         }
-        Ok(Self::from_sorted(&out, self.universe_bits))
+        Ok(Self::from_sorted(
+            &out,
+            self.universe_bits,
+            delta.hash_types,
+        ))
     }
 }
 
@@ -637,6 +677,8 @@ fn decode(
 pub struct FilterDelta {
     /// The fingerprint width of the filters it connects.
     pub universe_bits: u8,
+    /// The hash types the newer filter holds.
+    pub hash_types: u8,
     /// Added fingerprints, sorted.
     pub added: Vec<u64>,
     /// Removed fingerprints, sorted.
@@ -649,6 +691,7 @@ impl FilterDelta {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = DELTA_MAGIC.to_vec();
         out.push(self.universe_bits);
+        out.push(self.hash_types);
         for list in [&self.added, &self.removed] {
             let k = delta_rice_bits(list.len() as u64, self.universe_bits);
             let mut writer = BitWriter::default();
@@ -667,14 +710,17 @@ impl FilterDelta {
     /// Reads a delta strictly (sorted lists, fingerprints inside the universe, no trailing
     /// bytes, zero padding).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FilterError> {
-        if bytes.len() < 9 || &bytes[..8] != DELTA_MAGIC {
+        if bytes.len() < 10 || &bytes[..8] != DELTA_MAGIC {
             return Err(FilterError::Magic);
         }
-        let universe_bits = bytes[8];
+        let (universe_bits, hash_types) = (bytes[8], bytes[9]);
+        if hash_types & !ALL_HASH_TYPES != 0 {
+            return Err(FilterError::Parameter("hash types"));
+        }
         if !(1..=MAX_UNIVERSE_BITS).contains(&universe_bits) {
             return Err(FilterError::Parameter("fingerprint width"));
         }
-        let mut rest = &bytes[9..];
+        let mut rest = &bytes[10..];
         let mut lists = Vec::with_capacity(2);
         for _ in 0..2 {
             if rest.len() < 16 {
@@ -725,6 +771,7 @@ impl FilterDelta {
         let added = lists.pop().expect("two lists");
         Ok(Self {
             universe_bits,
+            hash_types,
             added,
             removed,
         })
@@ -778,11 +825,23 @@ mod tests {
             // Stated rate of a fresh filter: at most 2^-21.
             assert!(filter.false_positive_rate() <= 2f64.powi(-21), "n = {n}");
         }
-        // The same hash under another type is another fingerprint.
+        // A type the filter does not hold is not looked up; the same hash under another type
+        // is another fingerprint.
         let (filter, revoked) = filter_of("member", 1000);
+        assert_eq!(filter.hash_types(), [HashType::Uci]);
+        assert!(
+            !revoked
+                .iter()
+                .any(|h| filter.may_contain(HashType::Signature, h))
+        );
+        let keys = revoked
+            .iter()
+            .map(|h| filter_key(HashType::Uci, h))
+            .collect();
+        let all = RevocationFilter::from_keys(keys, filter.universe_bits(), ALL_HASH_TYPES);
         let other_types = revoked
             .iter()
-            .filter(|h| filter.may_contain(HashType::Signature, h))
+            .filter(|h| all.may_contain(HashType::Signature, h))
             .count();
         assert!(other_types <= 1, "{other_types}");
     }
@@ -833,7 +892,7 @@ mod tests {
             .iter()
             .map(|h| filter_key(HashType::Uci, h))
             .collect();
-        let filter = RevocationFilter::from_keys(keys, 12 + 8);
+        let filter = RevocationFilter::from_keys(keys, 12 + 8, ALL_HASH_TYPES);
         let p = filter.false_positive_rate();
         assert!((p - n as f64 / 2f64.powi(20)).abs() < 1e-12);
         let queries = 1_000_000u64;
@@ -859,11 +918,8 @@ mod tests {
             .copied()
             .chain(hashes("more", 500))
             .collect();
-        let keys = newer_hashes
-            .iter()
-            .map(|h| filter_key(HashType::Uci, h))
-            .collect();
-        let newer = RevocationFilter::from_keys(keys, old.universe_bits());
+        let entries: Vec<_> = newer_hashes.iter().map(|h| (HashType::Uci, *h)).collect();
+        let newer = RevocationFilter::from_entries(&entries, old.universe_bits());
         let delta = old.delta_to(&newer).unwrap();
         assert_eq!((delta.added.len(), delta.removed.len()), (500, 100));
         let wire = delta.to_bytes();
@@ -876,7 +932,8 @@ mod tests {
         let mut wrong = delta.clone();
         wrong.removed.push(u64::MAX >> 8);
         assert_eq!(old.apply(&wrong), Err(FilterError::RemovesAbsent));
-        let other = RevocationFilter::from_keys(vec![1, 2, 3], old.universe_bits() + 1);
+        let other =
+            RevocationFilter::from_keys(vec![1, 2, 3], old.universe_bits() + 1, ALL_HASH_TYPES);
         assert!(matches!(
             old.apply(&other.delta_to(&other).unwrap()),
             Err(FilterError::DeltaMismatch { .. })
@@ -907,7 +964,7 @@ mod tests {
         );
         // A huge count with a tiny body allocates nothing: refused from the header.
         let mut huge = bytes.clone();
-        huge[9..17].copy_from_slice(&(1u64 << 27).to_be_bytes());
+        huge[10..18].copy_from_slice(&(1u64 << 27).to_be_bytes());
         assert!(RevocationFilter::from_bytes(&huge).is_err());
         // Every single-bit flip is refused or reads as a filter whose encoding is exactly the
         // damaged bytes (so its digest differs from the gateway's).
