@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use healthpass_codec::divoc::{self, DEFAULT_LIMIT, DivocCredential, DivocError};
-use healthpass_codec::{json, zlib};
+use healthpass_codec::json;
 use libfuzzer_sys::fuzz_target;
 
 /// What an accepted certificate must satisfy.
@@ -41,60 +41,12 @@ fn b64_text(data: &[u8]) -> Vec<u8> {
     text
 }
 
-/// CRC-32 (ISO-HDLC, as ZIP uses it), bit by bit: the fuzz crate has no CRC dependency.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
-/// A one-entry archive holding `content` as `certificate.json`, as a ZIP writer lays it out.
-fn one_entry_zip(content: &[u8], deflated: bool) -> Vec<u8> {
-    let name = b"certificate.json";
-    let data = if deflated {
-        zlib::deflate_raw(content)
-    } else {
-        content.to_vec()
-    };
-    let method: u16 = if deflated { 8 } else { 0 };
-    let fields = |zip: &mut Vec<u8>| {
-        zip.extend_from_slice(&0u16.to_le_bytes()); // flags
-        zip.extend_from_slice(&method.to_le_bytes());
-        zip.extend_from_slice(&[0; 4]); // time, date
-        zip.extend_from_slice(&crc32(content).to_le_bytes());
-        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    };
-    let mut zip = b"PK\x03\x04\x14\x00".to_vec();
-    fields(&mut zip);
-    zip.extend_from_slice(&0u16.to_le_bytes()); // extra length
-    zip.extend_from_slice(name);
-    zip.extend_from_slice(&data);
-    let central = zip.len() as u32;
-    zip.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00");
-    fields(&mut zip);
-    zip.extend_from_slice(&[0; 16]); // extra and comment lengths, disk, attributes, offset 0
-    zip.extend_from_slice(name);
-    let central_size = zip.len() as u32 - central;
-    zip.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\x00\x01\x00");
-    zip.extend_from_slice(&central_size.to_le_bytes());
-    zip.extend_from_slice(&central.to_le_bytes());
-    zip.extend_from_slice(&0u16.to_le_bytes());
-    zip
-}
-
 /// The input as `certificate.json`: accepted exactly when it is a strict JSON object, and then
 /// read back byte for byte.
 fn round_trip(content: &[u8]) {
     let expected = json::parse_strict(content);
     for deflated in [false, true] {
-        let zip = one_entry_zip(content, deflated);
+        let zip = healthpass_fuzz::divoc_zip(content, deflated);
         if zip.len() > divoc::MAX_INPUT {
             continue;
         }

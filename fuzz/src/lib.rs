@@ -1,5 +1,6 @@
 //! Shared material of the fuzz targets: the verdict invariants every verifying target checks
-//! ([`assert_untrusted`], [`assert_verdict_explained`]), and for the trust-network targets
+//! ([`assert_untrusted`], [`assert_verdict_explained`]), the DIVOC archive both DIVOC targets
+//! pack ([`divoc_zip`]), and for the trust-network targets
 //! (`cms`, `network_json`, `gateway_prepare`) and their seed tool (`examples/seed_network.rs`)
 //! the frozen keys below.
 //!
@@ -43,6 +44,55 @@ pub fn assert_verdict_explained(report: &healthpass_verify::VerificationReport) 
             "a red report must say why: {report:?}"
         );
     }
+}
+
+/// CRC-32 (ISO-HDLC, as ZIP uses it), bit by bit: the fuzz crate has no CRC dependency.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A DIVOC archive: one entry, `content` as `certificate.json` (stored, or deflated), laid out as
+/// a ZIP writer does (used by `divoc` and `divoc_proof`).
+pub fn divoc_zip(content: &[u8], deflated: bool) -> Vec<u8> {
+    let name = b"certificate.json";
+    let data = if deflated {
+        healthpass_codec::zlib::deflate_raw(content)
+    } else {
+        content.to_vec()
+    };
+    let method: u16 = if deflated { 8 } else { 0 };
+    let fields = |zip: &mut Vec<u8>| {
+        zip.extend_from_slice(&0u16.to_le_bytes()); // flags
+        zip.extend_from_slice(&method.to_le_bytes());
+        zip.extend_from_slice(&[0; 4]); // time, date
+        zip.extend_from_slice(&crc32(content).to_le_bytes());
+        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    };
+    let mut zip = b"PK\x03\x04\x14\x00".to_vec();
+    fields(&mut zip);
+    zip.extend_from_slice(&0u16.to_le_bytes()); // extra length
+    zip.extend_from_slice(name);
+    zip.extend_from_slice(&data);
+    let central = zip.len() as u32;
+    zip.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00");
+    fields(&mut zip);
+    zip.extend_from_slice(&[0; 16]); // extra and comment lengths, disk, attributes, offset 0
+    zip.extend_from_slice(name);
+    let central_size = zip.len() as u32 - central;
+    zip.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\x00\x01\x00");
+    zip.extend_from_slice(&central_size.to_le_bytes());
+    zip.extend_from_slice(&central.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip
 }
 
 /// The id the gateway gives a revocation batch's CMS (it must verify).
