@@ -23,7 +23,8 @@
 //!   [`LdError::ContextUnknown`], never a fetch; inline contexts are refused, so the meaning of
 //!   every key is fixed by the bundled files;
 //! - a key the contexts do not define would be dropped from the RDF, so left unsigned:
-//!   [`LdError::TermUndefined`];
+//!   [`LdError::TermUndefined`]; so would `@index`, `@direction` and nodes that are only an id
+//!   inside a graph: [`LdError::Unsigned`];
 //! - values this crate cannot canonicalise exactly as the JavaScript signers do (non-integer or
 //!   unsafe numbers, control characters) are [`LdError::ValueUnsupported`], not a guess;
 //! - URDNA2015 is exponential on crafted input: the RDF is capped ([`MAX_QUADS`],
@@ -93,6 +94,10 @@ pub enum LdError {
     /// A key the contexts do not define: it would be dropped, so not signed.
     #[error("{0:?} is not defined by the credential's contexts, so it is not signed")]
     TermUndefined(String),
+    /// A key whose content JSON-LD leaves out of what is signed (`@index`, `@direction`, a
+    /// bare node in a graph): the credential could show it unsigned.
+    #[error("the credential uses {0}, whose content would not be signed")]
+    Unsigned(String),
     /// A value the signers canonicalise in a way this crate does not reproduce exactly.
     #[error("{0}: not canonicalised exactly as the signers do, the signature cannot be checked")]
     ValueUnsupported(String),
@@ -366,6 +371,18 @@ fn check_json(value: &Value, top: bool) -> Result<(), LdError> {
         Value::Object(fields) => {
             for (key, v) in fields {
                 check_string(key)?;
+                // Content JSON-LD keeps out of the RDF would be shown but signed by nothing:
+                // `@index` values, `@direction`, and nodes that are only an id inside a graph
+                // (`@graph`, `@included`, and the bundled contexts' other @graph container,
+                // `verifiableCredential`; `proof` is taken out before signing). Found by the
+                // divoc_proof fuzz target's changed-value property (fuzz/fixtures/
+                // divoc-proof-unsigned-index.json).
+                if matches!(
+                    key.as_str(),
+                    "@index" | "@direction" | "@graph" | "@included" | "verifiableCredential"
+                ) {
+                    return Err(LdError::Unsigned(key.clone()));
+                }
                 if key == "@context" {
                     let urls_only = match v {
                         Value::String(_) => true,

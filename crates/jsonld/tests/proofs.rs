@@ -236,6 +236,29 @@ fn what_cannot_be_canonicalised_soundly_is_refused_by_name() {
     let mut big = signed_reference();
     big["credentialSubject"]["address"]["postalCode"] = json!(1u64 << 60);
     assert!(matches!(prepare(&big), Err(LdError::ValueUnsupported(_))));
+    // Content the RDF drops, so no signature covers it (fuzz/fixtures/
+    // divoc-proof-unsigned-index.json): refused, not shown as signed.
+    for (key, value) in [
+        ("@index", json!("NOT SIGNED: any text")),
+        ("@direction", json!("rtl")),
+        ("@included", json!([{"id": "did:example:unsigned"}])),
+    ] {
+        let mut unsigned = signed_reference();
+        unsigned["credentialSubject"][key] = value;
+        assert_eq!(
+            prepare(&unsigned).unwrap_err(),
+            LdError::Unsigned(key.into()),
+            "{key}"
+        );
+    }
+    let fixture: Value = serde_json::from_str(include_str!(
+        "../../../fuzz/fixtures/divoc-proof-unsigned-index.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        canonicalize(&fixture).unwrap_err(),
+        LdError::Unsigned("@index".into())
+    );
     let mut tab = signed_reference();
     tab["credentialSubject"]["name"] = json!("A\tB");
     assert!(matches!(prepare(&tab), Err(LdError::ValueUnsupported(_))));

@@ -152,7 +152,7 @@ fn proof_error(report: &mut VerificationReport, err: LdError) {
         LdError::TooManyQuads | LdError::TooManyBlankNodes | LdError::BlankNodeTwins => {
             report.checks.signature = report.fail(ReasonCode::CredentialTooComplex, message);
         }
-        LdError::TermUndefined(_) | LdError::Invalid(_) => {
+        LdError::TermUndefined(_) | LdError::Unsigned(_) | LdError::Invalid(_) => {
             report.checks.payload = report.fail(ReasonCode::PayloadInvalid, message);
             report.checks.signature = Outcome::Skipped;
         }
