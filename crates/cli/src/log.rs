@@ -107,7 +107,7 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     use healthpass_client::log::{advance, fetch_entries};
     use healthpass_gateway::Registry;
-    use healthpass_trust::tlog::{Checkpoint, MemoryTree, SignedNote, hex};
+    use healthpass_trust::tlog::{Checkpoint, MemoryTree, hex};
     let network = Network::from_json(&input::read_text(&args.network)?)
         .with_context(|| args.network.display().to_string())?;
     let policy = network
@@ -118,9 +118,10 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let held = match args.state.as_ref().map(|d| d.join(AUDIT_STATE)) {
         Some(file) if file.exists() => {
             let note = input::read_text(&file)?;
-            let parsed = SignedNote::parse(&note)
-                .with_context(|| format!("{}: not a checkpoint", file.display()))?;
-            Some(Checkpoint::from_text(&parsed.text)?)
+            Some(
+                Checkpoint::from_note(&note)
+                    .with_context(|| format!("{}: not a checkpoint", file.display()))?,
+            )
         }
         _ => None,
     };
@@ -258,11 +259,7 @@ fn audit_filters(
     for info in &served.filters {
         let hashes = replayed.remove(&info.kid).unwrap_or_default();
         let rebuilt = RevocationFilter::from_entries(&hashes, info.universe_bits);
-        let digest: String = rebuilt
-            .digest()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = rebuilt.digest_hex();
         if digest != info.digest || rebuilt.len() != info.count {
             problems.push(format!(
                 "the revocation filter of signer {} holds {} hashes (digest {}), the replay {} (digest {digest})",
@@ -281,7 +278,7 @@ fn audit_filters(
 
 fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {
     use healthpass_client::log::{advance, cosign};
-    use healthpass_trust::tlog::{Checkpoint, LogPolicy, SignedNote};
+    use healthpass_trust::tlog::{Checkpoint, LogPolicy};
     let network = Network::from_json(&input::read_text(&args.network)?)
         .with_context(|| args.network.display().to_string())?;
     let settings = network
@@ -342,9 +339,7 @@ fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {
     loop {
         let held = match &state.checkpoint {
             Some(note) => Some(
-                SignedNote::parse(note)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|n| Ok(Checkpoint::from_text(&n.text)?))
+                Checkpoint::from_note(note)
                     .with_context(|| format!("{}: the held checkpoint", state_file.display()))?,
             ),
             None => None,

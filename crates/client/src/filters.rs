@@ -46,10 +46,6 @@ pub struct FilterSync {
     pub filters: BTreeMap<String, SyncedFilter>,
 }
 
-fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 async fn get(client: &GatewayClient, path: &str) -> Result<HttpResponse, SyncError> {
     Ok(client.get(path, None).await?)
 }
@@ -88,7 +84,7 @@ pub async fn sync_filters(
         let held = held.get(&info.kid);
         let mut synced = None;
         if let Some(held) = held {
-            let digest = hex(&held.digest());
+            let digest = held.digest_hex();
             if digest == info.digest {
                 synced = Some(SyncedFilter {
                     digest,
@@ -104,7 +100,7 @@ pub async fn sync_filters(
                     // A delta that does not give the listed filter is a gateway error: the
                     // whole filter is fetched instead.
                     if let Ok(filter) = held.apply(&delta)
-                        && hex(&filter.digest()) == info.digest
+                        && filter.digest_hex() == info.digest
                     {
                         synced = Some(SyncedFilter {
                             digest: info.digest.clone(),
@@ -126,7 +122,7 @@ pub async fn sync_filters(
                 }
                 let filter = RevocationFilter::from_bytes(&response.body)
                     .map_err(|e| format_error(&base, e))?;
-                let digest = hex(&filter.digest());
+                let digest = filter.digest_hex();
                 if digest != info.digest {
                     return Err(format_error(
                         &base,

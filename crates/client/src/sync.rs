@@ -14,7 +14,7 @@ use healthpass_network::revocation::{BatchList, verify_batch};
 use healthpass_network::trustlist::{TrustList, TrustListEntry, TrustListError, WithdrawnEntry};
 use healthpass_network::{Network, SignedOnboarding};
 use healthpass_trust::revocation::{HashType, RevocationSource};
-use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner};
+use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner, thumbprint_of};
 use hyper::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -596,9 +596,7 @@ fn log_policy(network: &Network) -> Result<Option<healthpass_trust::tlog::LogPol
 }
 
 fn held_checkpoint(note: &str) -> Result<healthpass_trust::tlog::Checkpoint, SyncError> {
-    let parsed = healthpass_trust::tlog::SignedNote::parse(note)
-        .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))?;
-    healthpass_trust::tlog::Checkpoint::from_text(&parsed.text)
+    healthpass_trust::tlog::Checkpoint::from_note(note)
         .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))
 }
 
@@ -617,13 +615,6 @@ struct LoggedChanges {
 impl LoggedChanges {
     fn of(changes: &[healthpass_network::log::Change]) -> Self {
         use healthpass_network::log::ChangeKind;
-        let thumbprint = |der: &[u8]| -> String {
-            ring::digest::digest(&ring::digest::SHA256, der)
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
         let mut logged = Self::default();
         for change in changes {
             match change.kind {
@@ -633,12 +624,12 @@ impl LoggedChanges {
                     };
                     match change.kind {
                         ChangeKind::Upload => {
-                            logged.uploads.insert(thumbprint(&cms.content));
+                            logged.uploads.insert(thumbprint_of(&cms.content));
                         }
                         ChangeKind::Withdrawal => {
                             logged
                                 .withdrawals
-                                .insert(thumbprint(&cms.content), change.index());
+                                .insert(thumbprint_of(&cms.content), change.index());
                         }
                         _ => {
                             logged

@@ -368,7 +368,7 @@ impl Gateway {
                     hashes.len() as u64,
                 );
                 let filter = RevocationFilter::from_entries(&hashes, universe_bits);
-                let digest: String = filter.digest().iter().map(|b| format!("{b:02x}")).collect();
+                let digest = filter.digest_hex();
                 if let Some(previous) = previous.filter(|p| p.digest == digest) {
                     by_kid.insert(kid, previous);
                     continue;

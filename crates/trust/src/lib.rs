@@ -28,7 +28,7 @@ pub use chain::{ChainError, verify_issued_by};
 pub use revocation::{HashType, RevocationList};
 pub use signer::{
     CertificateError, IssuerAndSerial, KeyUsage, PublicKey, SignatureError, SignerCertificate,
-    Validity, kid_of,
+    Validity, kid_of, thumbprint_of,
 };
 pub use store::{LoadError, ShcIssuer, TrustStore, WithdrawnSigner};
 

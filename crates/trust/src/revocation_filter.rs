@@ -495,6 +495,11 @@ impl RevocationFilter {
         d.as_ref().try_into().expect("32 bytes")
     }
 
+    /// [`digest`](Self::digest) in lowercase hex, as the gateway lists it.
+    pub fn digest_hex(&self) -> String {
+        crate::tlog::hex(&self.digest())
+    }
+
     /// The delta from this filter to `newer` (same fingerprint width): what was added and
     /// what was removed.
     pub fn delta_to(&self, newer: &RevocationFilter) -> Result<FilterDelta, FilterError> {

@@ -29,7 +29,12 @@ const DCC_KEY_USAGE_OIDS: [(&str, CertificateType); 6] = [
     ("1.3.6.1.4.1.0.1847.2021.1.3", CertificateType::Recovery),
 ];
 
-/// The HCERT key id of a certificate: the first 8 bytes of SHA-256 over its DER encoding.
+/// The trust-list thumbprint of a certificate: SHA-256 over its DER, lowercase hex.
+pub fn thumbprint_of(der: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+/// The HCERT key id of a certificate: the first 8 bytes of SHA-256 over its DER.
 pub fn kid_of(der: &[u8]) -> [u8; 8] {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
     let mut kid = [0u8; 8];
@@ -250,7 +255,7 @@ impl SignerCertificate {
         Ok(Self {
             der: der.to_vec(),
             kid,
-            thumbprint: hex(digest.as_ref()),
+            thumbprint: thumbprint_of(der),
             country,
             subject: tbs.subject().to_string(),
             validity,

@@ -526,6 +526,12 @@ impl Checkpoint {
         )
     }
 
+    /// The checkpoint a signed note carries (its signatures are not checked: for a note the
+    /// holder verified when it took it, such as the one it keeps between syncs).
+    pub fn from_note(note: &str) -> Result<Self, NoteError> {
+        Self::from_text(&SignedNote::parse(note)?.text)
+    }
+
     /// Reads a checkpoint from note text. Extension lines after the root are refused: this
     /// log writes none, and a verifier should not sign off on text it does not understand.
     pub fn from_text(text: &str) -> Result<Self, NoteError> {
@@ -1440,6 +1446,8 @@ mod tests {
         assert_eq!(verified.checkpoint.root, root);
         assert_eq!(verified.cosigned_by.len(), 2);
         assert_eq!(verified.note, note);
+        assert_eq!(Checkpoint::from_note(&note).unwrap(), verified.checkpoint);
+        assert!(Checkpoint::from_note("gateway.example/log\n3\n").is_err());
         assert_eq!(
             policy(3).verify(&note, now()),
             Err(LogError::TooFewCosignatures {

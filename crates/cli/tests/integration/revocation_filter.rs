@@ -186,7 +186,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     let (status, bytes) = get(&app, &path).await;
     assert_eq!(status, StatusCode::OK);
     let filter = RevocationFilter::from_bytes(&bytes).unwrap();
-    let hex: String = filter.digest().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = filter.digest_hex();
     assert_eq!(hex, list.filters[0].digest);
 
     let mut trust = TrustStore::new();
@@ -262,7 +262,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     assert_eq!(status, StatusCode::NOT_FOUND, "another width: no delta");
     let (_, bytes) = get(&app, &path).await;
     let eleven = RevocationFilter::from_bytes(&bytes).unwrap();
-    let eleven_hex: String = eleven.digest().iter().map(|b| format!("{b:02x}")).collect();
+    let eleven_hex = eleven.digest_hex();
     assert_eq!(eleven_hex, list.filters[0].digest);
 
     // Ten more again: the width holds (21 entries), and the verifier moves on by a delta that
@@ -277,7 +277,7 @@ async fn one_of_a_thousand_revoked_through_the_filter() {
     let delta = FilterDelta::from_bytes(&delta).unwrap();
     assert_eq!((delta.added.len(), delta.removed.len()), (10, 0));
     let newer = eleven.apply(&delta).unwrap();
-    let newer_hex: String = newer.digest().iter().map(|b| format!("{b:02x}")).collect();
+    let newer_hex = newer.digest_hex();
     assert_eq!(newer_hex, list.filters[0].digest);
     let mut trust = TrustStore::new();
     trust.insert_der(&pki.dsc_cert_der).unwrap();

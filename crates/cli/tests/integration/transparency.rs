@@ -25,9 +25,7 @@ use healthpass_network::cms::UploadSigner;
 use healthpass_network::log::LogSettings;
 use healthpass_network::{GovernanceKey, Network, OnboardingRecord, SignedOnboarding};
 use healthpass_trust::TrustStore;
-use healthpass_trust::tlog::{
-    Checkpoint, LogError, LogPolicy, NoteKeyKind, NoteSigner, SignedNote,
-};
+use healthpass_trust::tlog::{Checkpoint, LogError, LogPolicy, NoteKeyKind, NoteSigner};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::common::healthpass;
@@ -114,11 +112,7 @@ impl Setup {
     }
 
     fn thumbprint(&self) -> String {
-        ring::digest::digest(&ring::digest::SHA256, &self.pki.dsc_cert_der)
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        healthpass_trust::thumbprint_of(&self.pki.dsc_cert_der)
     }
 
     /// A gateway on its own SQLite database, under the network's log key.
@@ -187,8 +181,7 @@ async fn sync_now(
 }
 
 fn held(state: &TrustState) -> Checkpoint {
-    let note = SignedNote::parse(state.log_checkpoint.as_deref().unwrap()).unwrap();
-    Checkpoint::from_text(&note.text).unwrap()
+    Checkpoint::from_note(state.log_checkpoint.as_deref().unwrap()).unwrap()
 }
 
 /// The honest path: every sync is checked against a checkpoint both witnesses co-signed, and
