@@ -259,6 +259,8 @@ pub struct Registry {
     signers: BTreeMap<String, Signer>,
     /// Revocation batches by id; deleted ones stay as tombstones.
     batches: BTreeMap<String, Batch>,
+    /// The version of the last batch upload or deletion.
+    revocations_version: u64,
     /// The current value-set release.
     value_sets: Option<healthpass_network::SignedValueSets>,
     /// Rules by identifier: every version accepted, in order; deleted ones are gone.
@@ -285,8 +287,40 @@ struct Batch {
     item: BatchListItem,
     /// The CMS as uploaded.
     cms: Vec<u8>,
-    /// Its content, read when it was accepted.
-    content: RevocationBatch,
+    /// What it revokes, read once when it was accepted.
+    revoked: RevokedHashes,
+}
+
+/// A batch's revocations, decoded: what the revocation filters are built of.
+#[derive(Debug, Clone)]
+struct RevokedHashes {
+    /// The signer's kid (Base64); `None` for `UNKNOWN_KID`.
+    kid: Option<String>,
+    hash_type: HashType,
+    expires: Timestamp,
+    hashes: Vec<[u8; 16]>,
+}
+
+impl RevokedHashes {
+    /// From a batch that passed [`RevocationBatch::from_json`]'s checks (hash type known,
+    /// every hash 16 bytes of Base64).
+    fn of(batch: &RevocationBatch) -> Result<Self, GatewayError> {
+        let hash_type = HashType::parse(&batch.hash_type)
+            .ok_or_else(|| GatewayError::Batch(BatchError::HashType(batch.hash_type.clone())))?;
+        Ok(Self {
+            kid: batch
+                .kid()
+                .map_err(GatewayError::Batch)?
+                .map(|_| batch.kid.clone()),
+            hash_type,
+            expires: batch.expires,
+            hashes: batch
+                .entries
+                .iter()
+                .filter_map(|e| B64.decode(&e.hash).ok()?.try_into().ok())
+                .collect(),
+        })
+    }
 }
 
 impl Registry {
@@ -298,6 +332,7 @@ impl Registry {
             countries: BTreeMap::new(),
             signers: BTreeMap::new(),
             batches: BTreeMap::new(),
+            revocations_version: 0,
             rules: BTreeMap::new(),
             value_sets: None,
             accepted_cms: std::collections::HashSet::new(),
@@ -391,7 +426,7 @@ impl Registry {
                     s.version = version;
                 }
             }
-            PreparedChange::Batch { id, cms, content } => {
+            PreparedChange::Batch { id, cms, revoked } => {
                 let item = BatchListItem {
                     batch_id: id.clone(),
                     country,
@@ -399,14 +434,8 @@ impl Registry {
                     deleted: false,
                     version,
                 };
-                self.batches.insert(
-                    id,
-                    Batch {
-                        item,
-                        cms,
-                        content: *content,
-                    },
-                );
+                self.revocations_version = version;
+                self.batches.insert(id, Batch { item, cms, revoked });
             }
             PreparedChange::Rule(rule) => {
                 self.rules.entry(rule.0.clone()).or_default().push(rule.1);
@@ -416,6 +445,7 @@ impl Registry {
                 self.rules.remove(&identifier);
             }
             PreparedChange::BatchDeletion(id) => {
+                self.revocations_version = version;
                 if let Some(b) = self.batches.get_mut(&id) {
                     b.item.deleted = true;
                     b.item.date = accepted_at;
@@ -701,7 +731,7 @@ impl Registry {
         let change = PreparedChange::Batch {
             id,
             cms: cms_der.to_vec(),
-            content: Box::new(batch),
+            revoked: RevokedHashes::of(&batch)?,
         };
         Ok(Prepared::upload(country, change, now, signed_at, key))
     }
@@ -744,24 +774,23 @@ impl Registry {
     pub fn revoked_hashes(&self, now: Timestamp) -> BTreeMap<String, Vec<(HashType, [u8; 16])>> {
         let mut by_kid: BTreeMap<String, Vec<(HashType, [u8; 16])>> = BTreeMap::new();
         for batch in self.batches.values() {
-            let content = &batch.content;
-            if batch.item.deleted
-                || content.expires <= now
-                || content.kid().ok().flatten().is_none()
-            {
+            let revoked = &batch.revoked;
+            let Some(kid) = &revoked.kid else { continue };
+            if batch.item.deleted || revoked.expires <= now {
                 continue;
             }
-            // Checked when the batch was accepted: every hash is 16 bytes of Base64.
-            let Some(hash_type) = HashType::parse(&content.hash_type) else {
-                continue;
-            };
-            let hashes = by_kid.entry(content.kid.clone()).or_default();
-            hashes.extend(content.entries.iter().filter_map(|e| {
-                let raw = B64.decode(&e.hash).ok()?;
-                Some((hash_type, raw.try_into().ok()?))
-            }));
+            by_kid
+                .entry(kid.clone())
+                .or_default()
+                .extend(revoked.hashes.iter().map(|h| (revoked.hash_type, *h)));
         }
         by_kid
+    }
+
+    /// The version of the last change to the revocation batches (an upload or a deletion):
+    /// the revocation filters change only with it (and with time, as batches expire).
+    pub fn revocations_version(&self) -> u64 {
+        self.revocations_version
     }
 
     /// A batch's CMS as uploaded, and whether it was deleted.
@@ -980,7 +1009,7 @@ enum PreparedChange {
     Batch {
         id: String,
         cms: Vec<u8>,
-        content: Box<RevocationBatch>,
+        revoked: RevokedHashes,
     },
     BatchDeletion(String),
     Rule(Box<(String, StoredRule)>),
@@ -1341,10 +1370,22 @@ mod tests {
         };
         let code = |r: Result<u64, GatewayError>| r.unwrap_err().code();
 
+        // Uploads and onboardings leave the revocations (and so the filters) as they are.
+        assert_eq!(gateway.revocations_version(), 0);
         let cms = sign(&at_c, &batch("AT", Some(dsc.kid()), expires), 2);
-        gateway
+        let accepted = gateway
             .apply(ChangeKind::RevocationBatch, "AT", &cms, now)
             .unwrap();
+        assert_eq!(gateway.revocations_version(), accepted);
+        let revoked = gateway.revoked_hashes(now);
+        assert_eq!(
+            revoked.get(&base64::Engine::encode(&B64, dsc.kid())),
+            Some(&vec![(HashType::Uci, [9; 16])])
+        );
+        assert!(
+            gateway.revoked_hashes(expires).is_empty(),
+            "expired batches drop out"
+        );
         let id = gateway.batch_list(0)[0].batch_id.clone();
         // The replay is refused; so are a batch naming another country, another country's
         // signer or an unknown one, an expired batch, and a malformed one.
@@ -1424,6 +1465,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(gateway.batch(&id).map(|(_, d)| d), Some(true));
+        assert_eq!(gateway.revocations_version(), version);
+        assert!(
+            gateway.revoked_hashes(now).is_empty(),
+            "deleted batches drop out"
+        );
         assert!(gateway.batch_list(version - 1)[0].deleted);
         assert!(gateway.batch_list(version).is_empty());
         assert_eq!(

@@ -73,8 +73,8 @@ pub struct Gateway {
     filters: std::sync::Mutex<FilterCache>,
 }
 
-/// How long filters built at one version serve before batches that expired since are
-/// dropped from them (a rebuild also happens on every new version).
+/// How long filters serve before batches that expired since are dropped from them (a new or
+/// deleted batch rebuilds them at once).
 const FILTER_REBUILD_SECONDS: i64 = 300;
 
 /// Earlier filters kept per signer key, for deltas.
@@ -83,7 +83,10 @@ const FILTER_HISTORY: usize = 8;
 /// The revocation filters, built from the registry's batches in force.
 #[derive(Debug, Default)]
 struct FilterCache {
+    /// The registry's version when they were built (what `GET /revocation/filters` says).
     version: u64,
+    /// The batches' version they were built from.
+    revocations_version: u64,
     built_at: Option<Timestamp>,
     by_kid: std::collections::BTreeMap<String, Arc<KeyFilter>>,
     /// Earlier filters of each kid, newest last.
@@ -341,8 +344,8 @@ impl Gateway {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The revocation filters as of the registry's version and `now`, rebuilt when the
-    /// version moved or the last build is older than [`FILTER_REBUILD_SECONDS`]. A filter keeps
+    /// The revocation filters as of the registry's batches and `now`, rebuilt when a batch
+    /// came or went or the last build is older than [`FILTER_REBUILD_SECONDS`]. A filter keeps
     /// its fingerprint width while the false-positive rate allows, so deltas connect versions.
     async fn filters(
         &self,
@@ -354,8 +357,12 @@ impl Gateway {
             .filters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Rebuilt only when a batch came or went (other changes leave the filters as they
+        // are), or when batches may have expired since.
+        let revocations_version = registry.revocations_version();
         let fresh = cache.built_at.is_some_and(|t| {
-            cache.version == version && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
+            cache.revocations_version == revocations_version
+                && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
         });
         if !fresh {
             let revoked = registry.revoked_hashes(now);
@@ -398,6 +405,7 @@ impl Gateway {
             }
             cache.by_kid = by_kid;
             cache.version = version;
+            cache.revocations_version = revocations_version;
             cache.built_at = Some(now);
         }
         (cache.version, cache.by_kid.clone())
