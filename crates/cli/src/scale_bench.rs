@@ -217,6 +217,10 @@ pub fn revocation(args: RevocationBenchArgs) -> anyhow::Result<ExitCode> {
     );
 
     // A delta: M more revoked.
+    if args.compare {
+        compare_fuse(&keys, args.queries.min(10_000_000))?;
+    }
+
     let mut more = keys;
     more.extend((0..args.more).map(|_| filter_key(HashType::Uci, &rng.hash())));
     let started = Instant::now();
@@ -241,27 +245,17 @@ pub fn revocation(args: RevocationBenchArgs) -> anyhow::Result<ExitCode> {
         secs(rebuild)
     );
 
-    if args.compare {
-        compare_fuse(&filter, args.queries.min(10_000_000))?;
-    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Binary fuse filters (xorf) of the same keys: size per entry, measured false positives and
 /// lookup time.
-fn compare_fuse(filter: &RevocationFilter, queries: u64) -> anyhow::Result<()> {
-    let keys: Vec<u64> = {
-        // The same key set: regenerate it (the filter keeps fingerprints, not keys).
-        let mut rng = SplitMix(1);
-        (0..filter.len())
-            .map(|_| filter_key(HashType::Uci, &rng.hash()))
-            .collect()
-    };
+fn compare_fuse(keys: &[u64], queries: u64) -> anyhow::Result<()> {
     let n = keys.len() as f64;
     macro_rules! one {
         ($name:literal, $ty:ty, $width:expr) => {{
             let started = Instant::now();
-            let fuse = <$ty>::try_from(&keys).map_err(|e| anyhow::anyhow!("{}: {e}", $name))?;
+            let fuse = <$ty>::try_from(keys).map_err(|e| anyhow::anyhow!("{}: {e}", $name))?;
             let build = started.elapsed();
             let mut other = SplitMix(0x005e_ed0f_07e4);
             let started = Instant::now();
