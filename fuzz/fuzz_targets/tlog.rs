@@ -1,12 +1,13 @@
 //! The transparency log's decoders and proofs: signed notes, checkpoints, verifier keys and log
 //! entries as text, a checkpoint through a fixed `LogPolicy`; and a Merkle tree of the input's
-//! lines, whose every inclusion and consistency proof must hold and fail once changed.
+//! lines, whose every inclusion and consistency proof must hold and fail once changed, and
+//! whose frontier at every size must grow into the same root.
 #![no_main]
 
-use healthpass_network::log::Change;
+use healthpass_network::log::LogRecord;
 use healthpass_trust::tlog::{
-    Checkpoint, LogPolicy, MemoryTree, NoteKeyKind, NoteSigner, NoteVerifierKey, SignedNote,
-    check_consistency, check_inclusion, leaf_hash,
+    Checkpoint, Frontier, LogPolicy, MemoryTree, NoteKeyKind, NoteSigner, NoteVerifierKey,
+    SignedNote, check_consistency, check_inclusion, leaf_hash,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -21,9 +22,9 @@ fn signer(name: &str, kind: NoteKeyKind, seed: u8) -> NoteSigner {
 
 fuzz_target!(|data: &[u8]| {
     // An entry reads only in the one form it is written in.
-    if let Ok(change) = Change::from_entry_bytes(data) {
-        assert_eq!(change.entry_bytes(), data);
-        assert!(change.version >= 1);
+    if let Ok(record) = LogRecord::from_bytes(data) {
+        assert_eq!(record.to_bytes(), data);
+        assert!(record.version >= 1);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(note) = SignedNote::parse(text) {
@@ -80,6 +81,20 @@ fuzz_target!(|data: &[u8]| {
     }
     let n = tree.size();
     let root = tree.root();
+    // The frontier at every size, with the lines after it, gives the same root; its hashes
+    // read back as the frontier of that size only.
+    for m in 0..=n {
+        let frontier = tree.frontier(m).expect("inside the tree");
+        assert_eq!(
+            Frontier::from_hashes(m, &frontier.hashes()),
+            Ok(frontier.clone())
+        );
+        let mut grown = frontier;
+        for line in &lines[m as usize..] {
+            grown.push(line);
+        }
+        assert_eq!(grown.root(), root);
+    }
     for (i, line) in lines.iter().enumerate() {
         let i = i as u64;
         let proof = tree.prove_inclusion(i, n).expect("inside the tree");

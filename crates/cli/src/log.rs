@@ -21,8 +21,9 @@ pub enum LogCommand {
     /// witness keeps its state. The first run makes the witness key (give --name).
     Witness(WitnessArgs),
     /// Audit a gateway's whole log from scratch: fetch its newest believed checkpoint (and
-    /// check it extends the one audited before, with --state), fetch every entry with its
-    /// inclusion proof, rebuild the tree to the checkpoint's root, replay every change through
+    /// check it extends the one audited before, with --state), fetch every entry and every
+    /// signed request (each must be the one its entry commits to and names), rebuild the tree
+    /// to the checkpoint's root, replay every change through
     /// the gateway's own checks (governance signatures, CMS signatures, CSCA chains, replays),
     /// and compare the trust list and revocation filters the gateway serves with the replay.
     /// Exit 1 on any difference, naming it.
@@ -105,9 +106,9 @@ pub fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    use healthpass_client::log::{advance, fetch_entries};
+    use healthpass_client::log::{advance, fetch_changes, fetch_records};
     use healthpass_gateway::Registry;
-    use healthpass_trust::tlog::{Checkpoint, MemoryTree, hex};
+    use healthpass_trust::tlog::{Checkpoint, hex};
     let network = Network::from_json(&input::read_text(&args.network)?)
         .with_context(|| args.network.display().to_string())?;
     let policy = network
@@ -144,25 +145,34 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let size = checkpoint.checkpoint.size;
+    // From scratch: the entries alone must give the checkpoint's root (and the audited one's
+    // on the way), and every request must be the one its entry commits to.
     let bar = input::progress_bar(Some(size), "entries");
-    let changes = runtime
-        .block_on(fetch_entries(&client, &checkpoint, 0, size, |n| {
-            bar.set_position(n)
-        }))
+    let records = runtime
+        .block_on(fetch_records(
+            &client,
+            &checkpoint.checkpoint,
+            0,
+            held.as_ref(),
+            |n| bar.set_position(n),
+        ))
         .context("fetching the log's entries")?;
     bar.finish_and_clear();
-
-    // From scratch: the entries alone must give the checkpoint's root.
-    let mut tree = MemoryTree::new();
-    for change in &changes {
-        tree.push(&change.entry_bytes());
+    let bar = input::progress_bar(Some(size), "requests");
+    let changes = runtime
+        .block_on(fetch_changes(&client, &records, |n| bar.set_position(n)))
+        .context("fetching the log's requests")?;
+    bar.finish_and_clear();
+    for (record, change) in records.iter().zip(&changes) {
+        let subject = healthpass_network::log::subject(change.kind, &change.body);
+        if subject != record.subject {
+            problems.push(format!(
+                "entry {} names {:?} but its request is of {subject:?}",
+                record.index(),
+                record.subject
+            ));
+        }
     }
-    anyhow::ensure!(
-        tree.root() == checkpoint.checkpoint.root,
-        "the {size} entries give root {}, not the checkpoint's {}",
-        hex(&tree.root()),
-        hex(&checkpoint.checkpoint.root)
-    );
 
     // Replay every change through the gateway's own checks, at the time it was accepted.
     let mut registry = Registry::new(network.clone());

@@ -9,8 +9,8 @@
 //! - [`filters`]: compact revocation filters per signer key, moved forward by deltas, and the
 //!   exact hashes of one partition to settle a hit.
 //! - [`log`]: the gateway's transparency log: checkpoints believed only as the network's log
-//!   policy says, consistency proofs from the held checkpoint, entries with inclusion proofs,
-//!   and a witness's cosignature.
+//!   policy says, consistency proofs from the held checkpoint, entries checked at once against
+//!   a checkpoint's root (or one with its inclusion proof), and a witness's cosignature.
 //! - [`upload`]: a country's CMS uploads (signer certificates, withdrawals, revocation batches).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

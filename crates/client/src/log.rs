@@ -1,6 +1,7 @@
 //! The gateway's transparency log from outside: fetch a checkpoint and believe it only as the
 //! [`LogPolicy`] says, move from a held checkpoint to a newer one only with a consistency
-//! proof, fetch entries only with inclusion proofs, and co-sign as a witness.
+//! proof, take entries only when they give a believed checkpoint's root, and co-sign as a
+//! witness.
 //!
 //! Nothing here reads a clock or a file: `now` is passed in, and callers keep the
 //! checkpoints (a verifier in its trust state, a witness in its state folder).
@@ -8,9 +9,12 @@
 use crate::http::{ClientError, GatewayClient, HttpResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use healthpass_network::log::{Change, ConsistencyProof, LogEntries, decode_hashes};
+use healthpass_network::log::{
+    Change, ConsistencyProof, InclusionProof, LogBodies, LogEntries, LogFrontier, LogRecord,
+    decode_hashes,
+};
 use healthpass_trust::tlog::{
-    Checkpoint, LogError, LogPolicy, NoteSigner, SignedNote, VerifiedCheckpoint,
+    Checkpoint, Frontier, LogError, LogPolicy, NoteSigner, SignedNote, VerifiedCheckpoint,
 };
 use hyper::http::StatusCode;
 use jiff::Timestamp;
@@ -116,63 +120,156 @@ pub async fn advance(
     Ok(served)
 }
 
-/// Entries `start..end` of the tree `checkpoint` covers, each checked against it with its
-/// inclusion proof; fetched in pages. An entry that does not read, or is at another index
-/// than its proof, is refused.
-pub async fn fetch_entries(
+/// Entries `start..` of the tree `checkpoint` covers, all checked at once: the gateway's
+/// frontier at `start` with the entries appended must give the checkpoint's root, and the
+/// `held` checkpoint's root on the way when its size is inside the range (so the entries are
+/// the log's, in order, with no proof each). Fetched in pages; `progress` gets the count.
+pub async fn fetch_records(
     client: &GatewayClient,
-    checkpoint: &VerifiedCheckpoint,
+    checkpoint: &Checkpoint,
     start: u64,
-    end: u64,
+    held: Option<&Checkpoint>,
     mut progress: impl FnMut(u64),
-) -> Result<Vec<Change>, LogFetchError> {
-    let size = checkpoint.checkpoint.size;
-    let end = end.min(size);
-    let mut changes = Vec::with_capacity(usize::try_from(end.saturating_sub(start)).unwrap_or(0));
-    let mut next = start;
-    while next < end {
-        let path = format!("/log/entries?start={next}&end={end}&size={size}");
+) -> Result<Vec<LogRecord>, LogFetchError> {
+    let size = checkpoint.size;
+    if start > size {
+        return Err(format_error(
+            "/log/entries",
+            format!("entries from {start} asked of a checkpoint of {size}"),
+        ));
+    }
+    let path = format!("/log/frontier?size={start}");
+    let response = get_ok(client, &path).await?;
+    let served: LogFrontier =
+        serde_json::from_slice(&response.body).map_err(|e| format_error(&path, e))?;
+    let hashes = decode_hashes(&served.hashes)
+        .ok_or_else(|| format_error(&path, "a hash is not 32 bytes"))?;
+    if served.size != start {
+        return Err(format_error(&path, "the frontier of another size"));
+    }
+    let mut frontier = Frontier::from_hashes(start, &hashes).map_err(|e| format_error(&path, e))?;
+    let mut records = Vec::with_capacity(usize::try_from(size - start).unwrap_or(0).min(1 << 20));
+    while frontier.size() < size {
+        if let Some(held) = held
+            && held.size == frontier.size()
+        {
+            held.check_frontier(start, &frontier)?;
+        }
+        let next = frontier.size();
+        let path = format!("/log/entries?start={next}&end={size}");
         let response = get_ok(client, &path).await?;
         let page: LogEntries =
             serde_json::from_slice(&response.body).map_err(|e| format_error(&path, e))?;
-        if page.size != size || page.entries.is_empty() {
-            return Err(format_error(
-                &path,
-                "no entries, or proofs for another size",
-            ));
+        if page.start != next || page.entries.is_empty() {
+            return Err(format_error(&path, "no entries, or entries from elsewhere"));
         }
         for entry in page.entries {
-            if entry.index != next {
-                return Err(format_error(
-                    &path,
-                    format!("entry {} where {next} was due", entry.index),
-                ));
+            if frontier.size() == size {
+                break;
             }
-            let bytes = B64
-                .decode(&entry.entry)
-                .map_err(|_| format_error(&path, "an entry is not Base64"))?;
-            let proof = decode_hashes(&entry.proof)
-                .ok_or_else(|| format_error(&path, "a hash is not 32 bytes"))?;
-            checkpoint.check_entry(entry.index, &bytes, &proof)?;
-            let change = Change::from_entry_bytes(&bytes).map_err(|e| format_error(&path, e))?;
-            if change.index() != entry.index {
+            let record =
+                LogRecord::from_bytes(entry.as_bytes()).map_err(|e| format_error(&path, e))?;
+            if record.index() != frontier.size() {
                 return Err(format_error(
                     &path,
                     format!(
                         "entry {} says it is version {}",
-                        entry.index, change.version
+                        frontier.size(),
+                        record.version
                     ),
                 ));
             }
-            changes.push(change);
-            next += 1;
-            progress(next - start);
-            if next == end {
-                break;
+            frontier.push(entry.as_bytes());
+            records.push(record);
+            if let Some(held) = held
+                && held.size == frontier.size()
+            {
+                held.check_frontier(start, &frontier)?;
             }
         }
+        progress(frontier.size() - start);
+    }
+    checkpoint.check_frontier(start, &frontier)?;
+    Ok(records)
+}
+
+/// The signed requests of `records` (consecutive entries, as [`fetch_records`] returns them),
+/// each checked against the digest its entry commits to: the changes, for an auditor to
+/// replay. Fetched in pages; `progress` gets the count.
+pub async fn fetch_changes(
+    client: &GatewayClient,
+    records: &[LogRecord],
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<Change>, LogFetchError> {
+    let mut changes = Vec::with_capacity(records.len());
+    while changes.len() < records.len() {
+        let first = &records[changes.len()];
+        let end = first.index() + (records.len() - changes.len()) as u64;
+        let path = format!("/log/bodies?start={}&end={end}", first.index());
+        let response = get_ok(client, &path).await?;
+        let page: LogBodies =
+            serde_json::from_slice(&response.body).map_err(|e| format_error(&path, e))?;
+        if page.start != first.index() || page.bodies.is_empty() {
+            return Err(format_error(
+                &path,
+                "no requests, or requests from elsewhere",
+            ));
+        }
+        for body in page.bodies {
+            let Some(record) = records.get(changes.len()) else {
+                break;
+            };
+            let body = B64
+                .decode(&body)
+                .map_err(|_| format_error(&path, "a request is not Base64"))?;
+            if !record.commits_to(&body) {
+                return Err(format_error(
+                    &path,
+                    format!(
+                        "the request served for entry {} is not the one it commits to",
+                        record.index()
+                    ),
+                ));
+            }
+            changes.push(Change {
+                version: record.version,
+                kind: record.kind,
+                country: record.country.clone(),
+                accepted_at: record.accepted_at,
+                body,
+            });
+        }
+        progress(changes.len() as u64);
     }
     Ok(changes)
+}
+
+/// Entry `index` with its inclusion proof in `checkpoint`'s tree.
+pub async fn fetch_proved_record(
+    client: &GatewayClient,
+    checkpoint: &VerifiedCheckpoint,
+    index: u64,
+) -> Result<LogRecord, LogFetchError> {
+    let size = checkpoint.checkpoint.size;
+    let path = format!("/log/inclusion?index={index}&size={size}");
+    let response = get_ok(client, &path).await?;
+    let proved: InclusionProof =
+        serde_json::from_slice(&response.body).map_err(|e| format_error(&path, e))?;
+    if (proved.index, proved.size) != (index, size) {
+        return Err(format_error(&path, "a proof of another entry or size"));
+    }
+    let proof = decode_hashes(&proved.proof)
+        .ok_or_else(|| format_error(&path, "a hash is not 32 bytes"))?;
+    checkpoint.check_entry(index, proved.entry.as_bytes(), &proof)?;
+    let record =
+        LogRecord::from_bytes(proved.entry.as_bytes()).map_err(|e| format_error(&path, e))?;
+    if record.index() != index {
+        return Err(format_error(
+            &path,
+            format!("entry {index} says it is version {}", record.version),
+        ));
+    }
+    Ok(record)
 }
 
 /// A witness's cosignature on a checkpoint it checked: signs it at `now` and hands it to the

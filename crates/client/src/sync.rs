@@ -14,7 +14,7 @@ use healthpass_network::revocation::{BatchList, verify_batch};
 use healthpass_network::trustlist::{TrustList, TrustListEntry, TrustListError, WithdrawnEntry};
 use healthpass_network::{Network, SignedOnboarding};
 use healthpass_trust::revocation::{HashType, RevocationSource};
-use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner, thumbprint_of};
+use healthpass_trust::{SignerCertificate, TrustStore, WithdrawnSigner};
 use hyper::http::StatusCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -366,10 +366,20 @@ pub async fn sync_with(
                     size: verified.checkpoint.size,
                 });
             }
+            // Every entry since the list the state holds (a few hundred bytes each, no
+            // request bodies), all checked by computing the checkpoint's root from them.
             let from = list.since.unwrap_or(0);
-            let changes =
-                crate::log::fetch_entries(client, &verified, from, list.version, |_| {}).await?;
-            let logged = LoggedChanges::of(&changes);
+            let records = crate::log::fetch_records(
+                client,
+                &verified.checkpoint,
+                from,
+                held.as_ref(),
+                |_| {},
+            )
+            .await?;
+            // What the list covers: the entries up to its version.
+            let covered = usize::try_from(list.version.saturating_sub(from)).unwrap_or(0);
+            let logged = LoggedChanges::of(&records[..covered.min(records.len())]);
             logged.bind(&mut list, &mut log_rejected)?;
             Some((verified.note, logged))
         }
@@ -422,6 +432,11 @@ pub async fn sync_with(
             batches: Vec::new(),
         }
     };
+    if let Some((_, logged)) = &log_checkpoint
+        && options.exact_revocations
+    {
+        logged.check_batches(&batches)?;
+    }
     for item in &batches.batches {
         revocations.remove(&item.batch_id);
         if item.deleted {
@@ -429,7 +444,7 @@ pub async fn sync_with(
         }
         if let Some((_, logged)) = &log_checkpoint
             && item.version <= list.version
-            && !logged.batches.contains(&item.batch_id)
+            && !logged.batches.contains_key(&item.batch_id)
         {
             rejected.push(format!(
                 "revocation batch {} of {}: not in the transparency log",
@@ -600,60 +615,71 @@ fn held_checkpoint(note: &str) -> Result<healthpass_trust::tlog::Checkpoint, Syn
         .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))
 }
 
-/// What the log's entries since the held version say changed: the DSCs uploaded and
-/// withdrawn (by thumbprint), the onboarding records (country and sequence) and the
-/// revocation batches (by id). Entries that do not read as their kind are left out: the
-/// gateway checked them when it took them, and `healthpass log verify` replays them all.
+/// What the log's entries since the held version say changed, by the subjects they name:
+/// the DSCs uploaded and withdrawn (by thumbprint), the onboarding records (country and
+/// sequence) and the revocation batches added and deleted (by id). Whether each entry's
+/// subject is its request's is for auditors (`healthpass log verify` fetches and replays
+/// every request).
 #[derive(Debug, Default)]
 struct LoggedChanges {
     uploads: std::collections::HashSet<String>,
     withdrawals: BTreeMap<String, u64>,
     onboardings: std::collections::HashSet<(String, u64)>,
-    batches: std::collections::HashSet<String>,
+    /// Batch id → the entry that added it.
+    batches: BTreeMap<String, u64>,
+    batch_deletions: std::collections::HashSet<String>,
 }
 
 impl LoggedChanges {
-    fn of(changes: &[healthpass_network::log::Change]) -> Self {
+    fn of(records: &[healthpass_network::log::LogRecord]) -> Self {
         use healthpass_network::log::ChangeKind;
         let mut logged = Self::default();
-        for change in changes {
-            match change.kind {
-                ChangeKind::Upload | ChangeKind::Withdrawal | ChangeKind::RevocationBatch => {
-                    let Ok(cms) = healthpass_network::cms::verify(&change.body, None) else {
-                        continue;
-                    };
-                    match change.kind {
-                        ChangeKind::Upload => {
-                            logged.uploads.insert(thumbprint_of(&cms.content));
-                        }
-                        ChangeKind::Withdrawal => {
-                            logged
-                                .withdrawals
-                                .insert(thumbprint_of(&cms.content), change.index());
-                        }
-                        _ => {
-                            logged
-                                .batches
-                                .insert(healthpass_network::revocation::batch_id(
-                                    &cms.signed_digest,
-                                ));
-                        }
-                    }
+        for record in records {
+            let subject = record.subject.clone();
+            match record.kind {
+                ChangeKind::Upload => {
+                    logged.uploads.insert(subject);
+                }
+                ChangeKind::Withdrawal => {
+                    logged.withdrawals.insert(subject, record.index());
+                }
+                ChangeKind::RevocationBatch => {
+                    logged.batches.insert(subject, record.index());
+                }
+                ChangeKind::RevocationDeletion => {
+                    logged.batch_deletions.insert(subject);
                 }
                 ChangeKind::Onboarding => {
-                    if let Ok(signed) = std::str::from_utf8(&change.body)
-                        .map_err(|_| ())
-                        .and_then(|t| SignedOnboarding::from_json(t).map_err(|_| ()))
+                    if let Some((country, sequence)) = subject.split_once('/')
+                        && let Ok(sequence) = sequence.parse()
                     {
-                        logged
-                            .onboardings
-                            .insert((signed.record.country, signed.record.sequence));
+                        logged.onboardings.insert((country.to_owned(), sequence));
                     }
                 }
                 _ => {}
             }
         }
         logged
+    }
+
+    /// The revocation list must show every batch the log added since the held version and
+    /// did not delete since: one it leaves out is the gateway hiding a revocation.
+    fn check_batches(&self, batches: &BatchList) -> Result<(), SyncError> {
+        let listed: std::collections::HashSet<&str> = batches
+            .batches
+            .iter()
+            .map(|b| b.batch_id.as_str())
+            .collect();
+        match self
+            .batches
+            .iter()
+            .find(|(id, _)| !listed.contains(id.as_str()) && !self.batch_deletions.contains(*id))
+        {
+            Some((id, index)) => Err(SyncError::LogMismatch(format!(
+                "log entry {index} adds revocation batch {id}, which the revocation list does not show"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Holds the list to the log: what it adds that the log does not hold is left out (and

@@ -20,7 +20,10 @@
 //! | `POST /revocation-list/delete` | `application/cms`: `{"batchId"}`; needs an authenticated country |
 //! | `GET /log/checkpoint[?witnessed=K]` | the newest checkpoint (C2SP signed note, `text/plain`) with the witness cosignatures collected for it; with `K`, the newest one at least `K` witnesses co-signed |
 //! | `GET /log/consistency?from=M&to=N` | the RFC 9162 consistency proof between tree sizes `M` and `N` (JSON) |
-//! | `GET /log/entries?start=A&end=B[&size=N]` | entries `A..B` (at most 1000) with inclusion proofs in the tree of size `N` (default: the newest) |
+//! | `GET /log/entries?start=A&end=B` | entries `A..B` (at most 10 000; [`LogRecord`](healthpass_network::log::LogRecord) text): `{start, entries}` |
+//! | `GET /log/frontier?size=M` | the frontier of the tree of `M` entries, to check entries `M..` against a checkpoint without a proof each |
+//! | `GET /log/inclusion?index=I&size=N` | entry `I` with its RFC 9162 inclusion proof in the tree of `N` |
+//! | `GET /log/bodies?start=A&end=B` | the signed requests of entries `A..B` as received (Base64; at most 100 or 8 MiB): `{start, bodies}` |
 //! | `GET /revocation/filters` | the revocation filter of each signer key: `{version, filters: [{kid, count, universeBits, digest}]}` |
 //! | `GET /revocation/filters/{kid}[?from=DIGEST]` | one filter (`application/octet-stream`), or the delta from the earlier filter with that digest (404 `delta_unknown` when the gateway no longer has it); kid in Base64url |
 //! | `GET /revocation/partitions/{kid}/{xx}` | the exact revoked hashes of the signer key starting with byte `xx` (hex), to settle a filter hit |
@@ -45,7 +48,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use healthpass_network::Network;
 use healthpass_network::cms;
-use healthpass_network::log::{ConsistencyProof, LogEntries, LogEntry, encode_hashes};
+use healthpass_network::log::{
+    ConsistencyProof, InclusionProof, LogBodies, LogEntries, LogFrontier, encode_hashes,
+};
 use healthpass_network::revocation::{
     BatchList, FilterInfo, FilterList, PartitionHash, PartitionHashes, kid_from_path,
 };
@@ -104,7 +109,12 @@ struct KeyFilter {
 }
 
 /// The most entries one `GET /log/entries` returns.
-pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+pub const MAX_ENTRIES_PER_PAGE: u64 = 10_000;
+
+/// The most requests one `GET /log/bodies` returns, and the most bytes (it stops after the
+/// request that passes it).
+pub const MAX_BODIES_PER_PAGE: u64 = 100;
+const MAX_BODIES_BYTES: usize = 8 << 20;
 
 /// For how many checkpoint sizes cosignatures are kept (the newest ones).
 const COSIGNED_SIZES_KEPT: usize = 256;
@@ -115,6 +125,8 @@ const COSIGNED_SIZES_KEPT: usize = 256;
 #[derive(Debug)]
 struct TransparencyLog {
     tree: MemoryTree,
+    /// Every entry's bytes, by index (a few hundred bytes each; the requests stay in the store).
+    records: Vec<Box<[u8]>>,
     signer: NoteSigner,
     witnesses: Vec<NoteVerifierKey>,
     cosignatures: std::collections::BTreeMap<u64, Vec<NoteSignature>>,
@@ -212,9 +224,12 @@ impl Gateway {
             None => Vec::new(),
         };
         let mut tree = MemoryTree::new();
+        let mut records = Vec::new();
         let mut registry = Registry::new(network);
         for change in store.changes().await? {
-            tree.push(&change.entry_bytes());
+            let entry = change.entry_bytes();
+            tree.push(&entry);
+            records.push(entry.into_boxed_slice());
             let tampered = |error| StartError::Tampered {
                 version: change.version,
                 kind: change.kind,
@@ -285,6 +300,7 @@ impl Gateway {
             filters: std::sync::Mutex::default(),
             log: std::sync::Mutex::new(TransparencyLog {
                 tree,
+                records,
                 signer: log_key,
                 witnesses,
                 cosignatures,
@@ -331,7 +347,12 @@ impl Gateway {
         let committed = registry.commit(prepared);
         debug_assert_eq!(committed, version);
         // Still under the registry's lock: the log's size is the registry's version.
-        self.log().tree.push(&change.entry_bytes());
+        let entry = change.entry_bytes();
+        {
+            let mut log = self.log();
+            log.tree.push(&entry);
+            log.records.push(entry.into_boxed_slice());
+        }
         self.metrics.observe_change(kind.as_str(), "accepted");
         tracing::info!(kind = kind.as_str(), country, version, "change accepted");
         Ok(Submitted { version, batch_id })
@@ -494,6 +515,9 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/log/checkpoint", get(log_checkpoint))
         .route("/log/consistency", get(log_consistency))
         .route("/log/entries", get(log_entries))
+        .route("/log/frontier", get(log_frontier))
+        .route("/log/inclusion", get(log_inclusion))
+        .route("/log/bodies", get(log_bodies))
         .route("/log/cosignature", post(log_cosignature))
         .route(
             "/revocation-list/delete",
@@ -932,58 +956,110 @@ async fn log_consistency(
     }
 }
 
-/// `?start=&end=&size=` of `GET /log/entries`.
+/// `?start=&end=` of `GET /log/entries` and `GET /log/bodies`.
 #[derive(serde::Deserialize)]
 struct EntryRange {
     start: u64,
     end: u64,
-    size: Option<u64>,
+}
+
+fn out_of_range(start: u64, end: u64, size: u64) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "size_out_of_range",
+        format!("entries {start}..{end} are not inside a tree of {size}"),
+    )
 }
 
 async fn log_entries(
     State(gateway): State<Arc<Gateway>>,
-    Query(range): Query<EntryRange>,
+    Query(EntryRange { start, end }): Query<EntryRange>,
 ) -> Response {
-    let size = range.size.unwrap_or_else(|| gateway.log().tree.size());
-    let end = range
-        .end
+    let log = gateway.log();
+    let size = log.tree.size();
+    let stop = end
         .min(size)
-        .min(range.start.saturating_add(MAX_ENTRIES_PER_PAGE));
-    if range.start >= end {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "size_out_of_range",
-            format!(
-                "entries {}..{} are not inside a tree of {size}",
-                range.start, range.end
-            ),
-        );
+        .min(start.saturating_add(MAX_ENTRIES_PER_PAGE));
+    if start >= stop {
+        return out_of_range(start, end, size);
+    }
+    // Within the tree, so within the records (they grow together).
+    let entries = log.records[start as usize..stop as usize]
+        .iter()
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect();
+    Json(LogEntries { start, entries }).into_response()
+}
+
+/// `?size=` of `GET /log/frontier`.
+#[derive(serde::Deserialize)]
+struct FrontierSize {
+    size: u64,
+}
+
+async fn log_frontier(
+    State(gateway): State<Arc<Gateway>>,
+    Query(FrontierSize { size }): Query<FrontierSize>,
+) -> Response {
+    match gateway.log().tree.frontier(size) {
+        Ok(frontier) => Json(LogFrontier {
+            size,
+            hashes: encode_hashes(&frontier.hashes()),
+        })
+        .into_response(),
+        Err(e) => problem(StatusCode::BAD_REQUEST, "size_out_of_range", e.to_string()),
+    }
+}
+
+/// `?index=&size=` of `GET /log/inclusion`.
+#[derive(serde::Deserialize)]
+struct EntryAt {
+    index: u64,
+    size: u64,
+}
+
+async fn log_inclusion(
+    State(gateway): State<Arc<Gateway>>,
+    Query(EntryAt { index, size }): Query<EntryAt>,
+) -> Response {
+    let log = gateway.log();
+    match log.tree.prove_inclusion(index, size) {
+        Ok(proof) => Json(InclusionProof {
+            index,
+            size,
+            entry: String::from_utf8_lossy(&log.records[index as usize]).into_owned(),
+            proof: encode_hashes(&proof),
+        })
+        .into_response(),
+        Err(e) => problem(StatusCode::BAD_REQUEST, "size_out_of_range", e.to_string()),
+    }
+}
+
+async fn log_bodies(
+    State(gateway): State<Arc<Gateway>>,
+    Query(EntryRange { start, end }): Query<EntryRange>,
+) -> Response {
+    let size = gateway.log().tree.size();
+    let stop = end.min(size).min(start.saturating_add(MAX_BODIES_PER_PAGE));
+    if start >= stop {
+        return out_of_range(start, end, size);
     }
     // Entry i is the change of version i + 1.
-    let changes = match gateway
-        .store
-        .changes_between(range.start + 1, end + 1)
-        .await
-    {
+    let changes = match gateway.store.changes_between(start + 1, stop + 1).await {
         Ok(changes) => changes,
         Err(e) => return submit_error(SubmitError::Store(e)),
     };
-    let log = gateway.log();
-    let mut entries = Vec::with_capacity(changes.len());
+    let mut bodies = Vec::with_capacity(changes.len());
+    let mut bytes = 0;
     for change in changes {
-        match log.tree.prove_inclusion(change.index(), size) {
-            Ok(proof) => entries.push(LogEntry {
-                index: change.index(),
-                entry: {
-                    use base64::Engine;
-                    base64::engine::general_purpose::STANDARD.encode(change.entry_bytes())
-                },
-                proof: encode_hashes(&proof),
-            }),
-            Err(e) => return problem(StatusCode::BAD_REQUEST, "size_out_of_range", e.to_string()),
+        use base64::Engine;
+        bytes += change.body.len();
+        bodies.push(base64::engine::general_purpose::STANDARD.encode(&change.body));
+        if bytes > MAX_BODIES_BYTES {
+            break;
         }
     }
-    Json(LogEntries { size, entries }).into_response()
+    Json(LogBodies { start, bodies }).into_response()
 }
 
 /// A witness hands in its cosignature: the checkpoint note with its signature line. The
@@ -1488,8 +1564,11 @@ mod tests {
     /// proofs tie each checkpoint to the next, and a restart rebuilds the same tree.
     #[tokio::test]
     async fn every_change_is_logged_with_proofs() {
-        use healthpass_network::log::{ConsistencyProof, LogEntries, decode_hashes};
-        use healthpass_trust::tlog::{Checkpoint, LogPolicy};
+        use healthpass_network::log::{
+            ConsistencyProof, InclusionProof, LogBodies, LogEntries, LogFrontier, LogRecord,
+            decode_hashes,
+        };
+        use healthpass_trust::tlog::{Checkpoint, Frontier, LogPolicy};
         let f = fixture();
         let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
         let policy = LogPolicy::new(f.log_key().verifier_key().clone(), vec![], 0).unwrap();
@@ -1532,40 +1611,77 @@ mod tests {
         let (status, _, json) = call(&router, get("/log/entries?start=0&end=9")).await;
         assert_eq!(status, StatusCode::OK);
         let entries: LogEntries = serde_json::from_value(json).unwrap();
-        assert_eq!(entries.size, 2);
-        let kinds: Vec<ChangeKind> = entries
+        assert_eq!(entries.start, 0);
+        let records: Vec<LogRecord> = entries
             .entries
             .iter()
-            .map(|e| {
-                use base64::Engine;
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(&e.entry)
-                    .unwrap();
-                two.check_entry(e.index, &bytes, &decode_hashes(&e.proof).unwrap())
-                    .unwrap();
-                // The proof is for this entry at this index, not another.
+            .map(|e| LogRecord::from_bytes(e.as_bytes()).unwrap())
+            .collect();
+        let kinds: Vec<ChangeKind> = records.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [ChangeKind::Onboarding, ChangeKind::Upload]);
+        // Each entry names what it changes and commits to the request served beside it.
+        assert_eq!(records[0].subject, "AT/1");
+        assert_eq!(
+            records[1].subject,
+            healthpass_trust::thumbprint_of(&f.pki.dsc_cert_der)
+        );
+        let (status, _, json) = call(&router, get("/log/bodies?start=0&end=9")).await;
+        assert_eq!(status, StatusCode::OK);
+        let bodies: LogBodies = serde_json::from_value(json).unwrap();
+        assert_eq!(bodies.bodies.len(), 2);
+        use base64::Engine;
+        for (record, body) in records.iter().zip(&bodies.bodies) {
+            let body = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap();
+            assert!(record.commits_to(&body));
+            assert_eq!(
+                healthpass_network::log::subject(record.kind, &body),
+                record.subject
+            );
+        }
+        // The frontier at each size and the entries after it give each checkpoint's root.
+        for (size, checkpoint) in [(0, &two), (1, &two), (2, &two), (0, &one)] {
+            let (status, _, json) = call(&router, get(&format!("/log/frontier?size={size}"))).await;
+            assert_eq!(status, StatusCode::OK);
+            let frontier: LogFrontier = serde_json::from_value(json).unwrap();
+            let mut frontier =
+                Frontier::from_hashes(size, &decode_hashes(&frontier.hashes).unwrap()).unwrap();
+            for entry in &entries.entries[size as usize..checkpoint.checkpoint.size as usize] {
+                frontier.push(entry.as_bytes());
+            }
+            assert_eq!(frontier.root(), checkpoint.checkpoint.root, "from {size}");
+        }
+        // One entry with its inclusion proof, in the newest tree and an older one.
+        for (index, checkpoint) in [(0, &two), (1, &two), (0, &one)] {
+            let size = checkpoint.checkpoint.size;
+            let (status, _, json) = call(
+                &router,
+                get(&format!("/log/inclusion?index={index}&size={size}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            let proved: InclusionProof = serde_json::from_value(json).unwrap();
+            assert_eq!(proved.entry, entries.entries[index as usize]);
+            let proof = decode_hashes(&proved.proof).unwrap();
+            checkpoint
+                .check_entry(index, proved.entry.as_bytes(), &proof)
+                .unwrap();
+            // The proof is for this entry at this index, not another.
+            if size == 2 {
                 assert!(
-                    two.check_entry(1 - e.index, &bytes, &decode_hashes(&e.proof).unwrap())
+                    checkpoint
+                        .check_entry(1 - index, proved.entry.as_bytes(), &proof)
                         .is_err()
                 );
-                let change = Change::from_entry_bytes(&bytes).unwrap();
-                assert_eq!(change.index(), e.index);
-                change.kind
-            })
-            .collect();
-        assert_eq!(kinds, [ChangeKind::Onboarding, ChangeKind::Upload]);
-        // Proofs in an older tree, and ranges outside the tree.
-        let (_, _, json) = call(&router, get("/log/entries?start=0&end=1&size=1")).await;
-        let old: LogEntries = serde_json::from_value(json).unwrap();
-        use base64::Engine;
-        let entry = base64::engine::general_purpose::STANDARD
-            .decode(&old.entries[0].entry)
-            .unwrap();
-        one.check_entry(0, &entry, &decode_hashes(&old.entries[0].proof).unwrap())
-            .unwrap();
+            }
+        }
         for bad in [
             "/log/entries?start=2&end=3",
-            "/log/entries?start=0&end=1&size=3",
+            "/log/bodies?start=2&end=3",
+            "/log/frontier?size=3",
+            "/log/inclusion?index=2&size=2",
+            "/log/inclusion?index=0&size=3",
             "/log/consistency?from=2&to=1",
             "/log/consistency?from=1&to=3",
         ] {

@@ -89,10 +89,14 @@ pub struct Change {
 }
 
 /// The first line of every entry (domain separation from anything else that is hashed).
-const ENTRY_HEADER: &str = "healthpass/log-entry/v1";
+const ENTRY_HEADER: &str = "healthpass/log-entry/v2";
 
-/// The largest entry read (a CMS upload or a batch of 1000 hashes is far smaller).
-pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
+/// The largest entry read (seven short lines).
+pub const MAX_ENTRY_BYTES: usize = 1024;
+
+/// The longest subject written; a longer one (or one with a character outside printable
+/// ASCII) is written as `-`, and an auditor sees it differ from the body's.
+pub const MAX_SUBJECT_CHARS: usize = 200;
 
 /// Why bytes are not a log entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,60 +108,83 @@ pub enum EntryError {
         /// Its length.
         len: usize,
     },
-    /// The header is not the five lines this version writes, or not in their one form.
-    #[error("the entry header is not valid: {0}")]
+    /// The entry is not the seven lines this version writes, or not in their one form.
+    #[error("the entry is not valid: {0}")]
     Header(&'static str),
 }
 
-impl Change {
+/// One log entry: what the tree hashes for a [`Change`]. It names the change (kind, country,
+/// time, and the one thing it changes: its subject) and commits to the signed request by its
+/// SHA-256; the request itself is served beside the log. So a client reads the whole history
+/// in a few hundred bytes per change and fetches no request it does not apply, while an
+/// auditor fetches every request and checks it against its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// The trust-list version after the change (its index plus one).
+    pub version: u64,
+    /// What it is.
+    pub kind: ChangeKind,
+    /// The country it concerns (empty for governance changes).
+    pub country: String,
+    /// When the gateway accepted it.
+    pub accepted_at: Timestamp,
+    /// What it changes ([`subject`]).
+    pub subject: String,
+    /// SHA-256 of the signed request.
+    pub body_sha256: [u8; 32],
+}
+
+impl LogRecord {
     /// Its index in the log.
     pub fn index(&self) -> u64 {
         self.version.saturating_sub(1)
     }
 
-    /// The entry's bytes, which the tree hashes: a text header (format, version, kind,
-    /// country, acceptance time), a blank line, then the body as received.
-    pub fn entry_bytes(&self) -> Vec<u8> {
-        let mut out = format!(
-            "{ENTRY_HEADER}\n{}\n{}\n{}\n{}\n\n",
+    /// The entry's bytes, which the tree hashes: seven lines (format, version, kind, country,
+    /// acceptance time, subject, body digest in hex), each ended by a newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let digest: String = self
+            .body_sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "{ENTRY_HEADER}\n{}\n{}\n{}\n{}\n{}\n{digest}\n",
             self.version,
             self.kind.as_str(),
             self.country,
-            self.accepted_at
+            self.accepted_at,
+            self.subject,
         )
-        .into_bytes();
-        out.extend_from_slice(&self.body);
-        out
+        .into_bytes()
     }
 
-    /// Reads an entry. Only the form [`entry_bytes`](Self::entry_bytes) writes is accepted,
-    /// so one change has exactly one entry (and one leaf hash).
-    pub fn from_entry_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
+    /// Reads an entry. Only the form [`to_bytes`](Self::to_bytes) writes is accepted, so one
+    /// change has exactly one entry (and one leaf hash).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(EntryError::TooLong { len: bytes.len() });
         }
-        let header_end = bytes
-            .windows(2)
-            .position(|w| w == b"\n\n")
-            .ok_or(EntryError::Header("no blank line after the header"))?;
-        let header = std::str::from_utf8(&bytes[..header_end])
-            .map_err(|_| EntryError::Header("not UTF-8"))?;
-        let mut lines = header.split('\n');
-        if lines.next() != Some(ENTRY_HEADER) {
-            return Err(EntryError::Header("not a healthpass/log-entry/v1"));
-        }
-        let (Some(version), Some(kind), Some(country), Some(accepted_at), None) = (
-            lines.next(),
-            lines.next(),
-            lines.next(),
-            lines.next(),
-            lines.next(),
-        ) else {
-            return Err(EntryError::Header(
-                "not version, kind, country and time lines",
-            ));
+        let text = std::str::from_utf8(bytes).map_err(|_| EntryError::Header("not UTF-8"))?;
+        let text = text
+            .strip_suffix('\n')
+            .ok_or(EntryError::Header("not ended by a newline"))?;
+        let lines: Vec<&str> = text.split('\n').collect();
+        let [header, version, kind, country, accepted_at, subject, digest] = lines[..] else {
+            return Err(EntryError::Header("not seven lines"));
         };
-        let change = Self {
+        if header != ENTRY_HEADER {
+            return Err(EntryError::Header("not a healthpass/log-entry/v2"));
+        }
+        let mut body_sha256 = [0u8; 32];
+        if digest.len() != 64 {
+            return Err(EntryError::Header("the body digest is not 64 hex digits"));
+        }
+        for (i, byte) in body_sha256.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&digest[2 * i..2 * i + 2], 16)
+                .map_err(|_| EntryError::Header("the body digest is not 64 hex digits"))?;
+        }
+        let record = Self {
             version: version
                 .parse()
                 .map_err(|_| EntryError::Header("the version is not a number"))?,
@@ -166,12 +193,104 @@ impl Change {
             accepted_at: accepted_at
                 .parse()
                 .map_err(|_| EntryError::Header("the time is not RFC 3339"))?,
-            body: bytes[header_end + 2..].to_vec(),
+            subject: subject.to_owned(),
+            body_sha256,
         };
-        if change.version == 0 || change.entry_bytes() != bytes {
+        if record.version == 0 || record.to_bytes() != bytes {
             return Err(EntryError::Header("not in canonical form"));
         }
-        Ok(change)
+        Ok(record)
+    }
+
+    /// Whether `body` is the request this entry commits to.
+    pub fn commits_to(&self, body: &[u8]) -> bool {
+        sha256(body) == self.body_sha256
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .try_into()
+        .expect("SHA-256 is 32 bytes")
+}
+
+impl Change {
+    /// Its index in the log.
+    pub fn index(&self) -> u64 {
+        self.version.saturating_sub(1)
+    }
+
+    /// Its log entry.
+    pub fn record(&self) -> LogRecord {
+        LogRecord {
+            version: self.version,
+            kind: self.kind,
+            country: self.country.clone(),
+            accepted_at: self.accepted_at,
+            subject: subject(self.kind, &self.body),
+            body_sha256: sha256(&self.body),
+        }
+    }
+
+    /// Its log entry's bytes ([`LogRecord::to_bytes`]).
+    pub fn entry_bytes(&self) -> Vec<u8> {
+        self.record().to_bytes()
+    }
+}
+
+/// What a change changes, as its log entry names it, read from the signed request:
+///
+/// | kind | subject |
+/// |---|---|
+/// | onboarding | `{country}/{sequence}` of the record |
+/// | upload, withdrawal | the DSC's thumbprint (SHA-256 of its DER, hex) |
+/// | revocation batch | the batch id |
+/// | revocation deletion | the id of the batch deleted |
+/// | rule | `{identifier}/{version}` |
+/// | rule deletion | the identifier |
+/// | value sets | the release's sequence |
+///
+/// A request that does not read as its kind (the gateway never accepts one) has the subject
+/// `-`, as has one whose subject is not printable ASCII or is longer than
+/// [`MAX_SUBJECT_CHARS`].
+pub fn subject(kind: ChangeKind, body: &[u8]) -> String {
+    let cms = || crate::cms::verify(body, None).ok();
+    let text = || std::str::from_utf8(body).ok();
+    let subject = match kind {
+        ChangeKind::Onboarding => text()
+            .and_then(|t| crate::SignedOnboarding::from_json(t).ok())
+            .map(|o| format!("{}/{}", o.record.country, o.record.sequence)),
+        ChangeKind::Upload | ChangeKind::Withdrawal => {
+            cms().map(|c| healthpass_trust::thumbprint_of(&c.content))
+        }
+        ChangeKind::RevocationBatch => cms().map(|c| crate::revocation::batch_id(&c.signed_digest)),
+        ChangeKind::RevocationDeletion => cms().and_then(|c| {
+            serde_json::from_slice::<crate::revocation::BatchDeletion>(&c.content)
+                .ok()
+                .map(|d| d.batch_id)
+        }),
+        ChangeKind::Rule => cms().and_then(|c| {
+            let text = String::from_utf8(c.content).ok()?;
+            let rule = healthpass_rules::Rule::from_json_str(&text).ok()?;
+            Some(format!("{}/{}", rule.identifier, rule.version))
+        }),
+        ChangeKind::RuleDeletion => {
+            cms().map(|c| String::from_utf8_lossy(&c.content).trim().to_owned())
+        }
+        ChangeKind::ValueSets => text()
+            .and_then(|t| crate::SignedValueSets::from_json(t).ok())
+            .map(|v| v.release.sequence.to_string()),
+    };
+    match subject {
+        Some(s)
+            if !s.is_empty()
+                && s.len() <= MAX_SUBJECT_CHARS
+                && s.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            s
+        }
+        _ => "-".to_owned(),
     }
 }
 
@@ -216,27 +335,52 @@ pub struct ConsistencyProof {
     pub proof: Vec<String>,
 }
 
-/// `GET /log/entries?start=a&end=b&size=n`: entries with their inclusion proofs in the tree
-/// of `size` entries.
+/// `GET /log/entries?start=a&end=b`: entries `a..` ([`LogRecord::to_bytes`], each a string),
+/// in index order. No proofs: a client checks them all at once, by computing the root of a
+/// signed checkpoint from a [`LogFrontier`] and the entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogEntries {
-    /// The tree size the proofs are for.
-    pub size: u64,
-    /// The entries, in index order.
-    pub entries: Vec<LogEntry>,
+    /// The first entry's index.
+    pub start: u64,
+    /// The entries.
+    pub entries: Vec<String>,
 }
 
-/// One entry with its inclusion proof.
+/// `GET /log/frontier?size=m`: the frontier of the tree of `m` entries
+/// ([`healthpass_trust::tlog::Frontier`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogEntry {
-    /// The index.
+pub struct LogFrontier {
+    /// The size.
+    pub size: u64,
+    /// Its complete subtrees' roots, leftmost first, Base64.
+    pub hashes: Vec<String>,
+}
+
+/// `GET /log/inclusion?index=i&size=n`: entry `i` with its inclusion proof in the tree of `n`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProof {
+    /// The entry's index.
     pub index: u64,
-    /// [`Change::entry_bytes`], Base64.
+    /// The tree size the proof is for.
+    pub size: u64,
+    /// The entry ([`LogRecord::to_bytes`]).
     pub entry: String,
-    /// Its inclusion proof's hashes, Base64.
+    /// The proof's hashes, Base64.
     pub proof: Vec<String>,
+}
+
+/// `GET /log/bodies?start=a&end=b`: the signed requests of entries `a..`, as received,
+/// Base64, in index order (what an auditor replays).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogBodies {
+    /// The first entry's index.
+    pub start: u64,
+    /// The requests.
+    pub bodies: Vec<String>,
 }
 
 /// Hashes as Base64, for the JSON above.
@@ -265,24 +409,37 @@ mod tests {
             accepted_at: "2026-11-28T10:00:00Z".parse().unwrap(),
             body: vec![0x30, 0x82, 0x0a, b'\n', b'\n', 0xff],
         };
+        let record = change.record();
+        // Not a CMS message: the subject says so rather than guess.
+        assert_eq!(record.subject, "-");
+        assert!(record.commits_to(&change.body));
+        assert!(!record.commits_to(b"another body"));
         let bytes = change.entry_bytes();
-        assert!(bytes.starts_with(
-            b"healthpass/log-entry/v1\n7\nrevocation_batch\nAT\n2026-11-28T10:00:00Z\n\n0"
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with(
+            "healthpass/log-entry/v2\n7\nrevocation_batch\nAT\n2026-11-28T10:00:00Z\n-\n"
         ));
-        assert_eq!(Change::from_entry_bytes(&bytes).unwrap(), change);
-        assert_eq!(change.index(), 6);
-        let text = String::from_utf8_lossy(&bytes[..bytes.len() - 6]).into_owned();
+        assert_eq!(LogRecord::from_bytes(&bytes).unwrap(), record);
+        assert_eq!(record.index(), 6);
+        let digest = text.lines().nth(6).unwrap().to_owned();
         for bad in [
             text.replace("\n7\n", "\n07\n"),
             text.replace("\n7\n", "\n0\n"),
             text.replace("revocation_batch", "upload_batch"),
             text.replace("10:00:00Z", "10:00:00+00:00"),
-            text.replace("log-entry/v1", "log-entry/v2"),
+            text.replace("log-entry/v2", "log-entry/v1"),
             text.replace("\nAT\n", "\nAT\nextra\n"),
+            text.replace(&digest, &digest.to_uppercase()),
+            text.replace(&digest, &digest[2..]),
             text.trim_end().to_owned(),
+            format!("{text}\n"),
         ] {
-            assert!(Change::from_entry_bytes(bad.as_bytes()).is_err(), "{bad:?}");
+            assert!(LogRecord::from_bytes(bad.as_bytes()).is_err(), "{bad:?}");
         }
+        assert!(matches!(
+            LogRecord::from_bytes(&[b'a'; MAX_ENTRY_BYTES + 1]),
+            Err(EntryError::TooLong { .. })
+        ));
         for kind in ChangeKind::ALL {
             assert_eq!(ChangeKind::parse(kind.as_str()), Some(kind));
         }

@@ -516,6 +516,21 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Checks that `frontier`, grown from the frontier at `start` by the entries served since,
+    /// is this checkpoint's tree.
+    pub fn check_frontier(&self, start: u64, frontier: &Frontier) -> Result<(), LogError> {
+        let computed = frontier.root();
+        if frontier.size() != self.size || computed != self.root {
+            return Err(LogError::EntriesDoNotMatch {
+                start,
+                size: self.size,
+                root: hex(&self.root),
+                computed: hex(&computed),
+            });
+        }
+        Ok(())
+    }
+
     /// The note text: origin, decimal size and Base64 root, each on its own line.
     pub fn to_text(&self) -> String {
         format!(
@@ -636,6 +651,22 @@ pub enum LogError {
         to_root: String,
         /// What failed.
         reason: ProofError,
+    },
+    /// Entries served for a range, appended to the frontier before them, do not give the
+    /// checkpoint's root: the log served other entries than those it signed.
+    #[error(
+        "entries {start}..{size} appended to the frontier at {start} give root {computed}, \
+         not the root {root} of checkpoint {size}"
+    )]
+    EntriesDoNotMatch {
+        /// Where the entries started.
+        start: u64,
+        /// The checkpoint's size.
+        size: u64,
+        /// The checkpoint's root, hex.
+        root: String,
+        /// The root they give, hex.
+        computed: String,
     },
     /// An entry is not in the checkpoint's tree.
     #[error("entry {index} is not in checkpoint {size} (root {root}): {reason}")]
@@ -854,6 +885,99 @@ impl LogPolicy {
     }
 }
 
+/// The right edge of a tree: the roots of its complete subtrees, largest (leftmost) first, one
+/// for each bit set in its size. It is all that is needed to append entries and compute the
+/// root, so a client holding the frontier at size `m` (at most 64 hashes) and the entries
+/// `m..n` computes the root of size `n` itself: matching a signed checkpoint proves those are
+/// the log's entries, with no proof per entry. A wrong frontier gives a wrong root (it is not
+/// trusted on its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (level, hash) of each complete subtree, leftmost first; levels strictly decrease.
+    subtrees: Vec<(u8, TreeHash)>,
+}
+
+/// Why hashes are not the frontier of a size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{got} hashes are not the frontier of a tree of {size} (it has {expected})")]
+pub struct FrontierError {
+    /// The size.
+    pub size: u64,
+    /// How many hashes a frontier of that size has.
+    pub expected: usize,
+    /// How many were given.
+    pub got: usize,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The frontier of a tree of `size` entries from its subtree roots, leftmost first.
+    pub fn from_hashes(size: u64, hashes: &[TreeHash]) -> Result<Self, FrontierError> {
+        let expected = size.count_ones() as usize;
+        if hashes.len() != expected {
+            return Err(FrontierError {
+                size,
+                expected,
+                got: hashes.len(),
+            });
+        }
+        let levels = (0..64u8).rev().filter(|l| size >> l & 1 == 1);
+        Ok(Self {
+            size,
+            subtrees: levels.zip(hashes.iter().copied()).collect(),
+        })
+    }
+
+    /// Its subtree roots, leftmost first (what [`from_hashes`](Self::from_hashes) reads).
+    pub fn hashes(&self) -> Vec<TreeHash> {
+        self.subtrees.iter().map(|(_, h)| *h).collect()
+    }
+
+    /// The tree's size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends an entry by its leaf hash.
+    pub fn push_leaf(&mut self, leaf: TreeHash) {
+        let mut node = (0u8, leaf);
+        while let Some(&(level, left)) = self.subtrees.last() {
+            if level != node.0 {
+                break;
+            }
+            self.subtrees.pop();
+            node = (
+                level + 1,
+                tlog_tiles::node_hash(tlog_tiles::Hash(left), tlog_tiles::Hash(node.1)).0,
+            );
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+    }
+
+    /// Appends an entry.
+    pub fn push(&mut self, entry: &[u8]) {
+        self.push_leaf(leaf_hash(entry));
+    }
+
+    /// The tree's root (RFC 9162: the subtrees joined from the right).
+    pub fn root(&self) -> TreeHash {
+        let mut subtrees = self.subtrees.iter().rev();
+        let Some(&(_, mut root)) = subtrees.next() else {
+            return EMPTY_ROOT;
+        };
+        for &(_, left) in subtrees {
+            root = tlog_tiles::node_hash(tlog_tiles::Hash(left), tlog_tiles::Hash(root)).0;
+        }
+        root
+    }
+}
+
 /// An append-only Merkle tree held in memory: the stored hashes of `tlog_tiles` (every leaf
 /// hash and every complete subtree's hash, about two per entry), from which roots and proofs
 /// of any earlier size are computed. What a gateway, a witness or an auditor rebuilding a log
@@ -937,6 +1061,23 @@ impl MemoryTree {
         let proof = tlog_tiles::prove_record(size, index, self)
             .expect("indexes within the tree read stored hashes");
         Ok(proof.into_iter().map(|h| h.0).collect())
+    }
+
+    /// The frontier of the first `size` entries.
+    pub fn frontier(&self, size: u64) -> Result<Frontier, BeyondTree> {
+        self.within(size)?;
+        let mut start = 0u64;
+        let mut hashes = Vec::new();
+        for level in (0..64u8).rev().filter(|l| size >> l & 1 == 1) {
+            let index = tlog_tiles::stored_hash_index(level, start >> level);
+            let stored = usize::try_from(index)
+                .ok()
+                .and_then(|i| self.stored.get(i))
+                .expect("complete subtrees within the tree are stored");
+            hashes.push(stored.0);
+            start += 1 << level;
+        }
+        Ok(Frontier::from_hashes(size, &hashes).expect("one hash per bit of the size"))
     }
 
     /// The consistency proof from the first `old_size` entries to the first `new_size`.
@@ -1229,6 +1370,54 @@ mod tests {
             }
             prop_assert!(check_inclusion(&proof, m as u64, leaf_hash(&rewritten[m]), n as u64, root).is_err());
         }
+    }
+
+    /// The frontier at every size m ≤ 40, with the entries m..n appended, gives RFC 9162's
+    /// MTH of every n: a client holding the frontier needs no proof per entry. A frontier of
+    /// the wrong length is refused; one with a changed hash gives another root.
+    #[test]
+    fn frontiers_append_to_the_rfc_roots() {
+        let entries = leaves(40, 3);
+        let tree = tree_of(&entries);
+        let mut grown = Frontier::new();
+        assert_eq!(grown.root(), EMPTY_ROOT);
+        for m in 0..=40usize {
+            let frontier = tree.frontier(m as u64).unwrap();
+            assert_eq!(frontier, grown, "size {m}");
+            assert_eq!(frontier.root(), rfc_mth(&entries[..m]), "size {m}");
+            assert_eq!(
+                Frontier::from_hashes(m as u64, &frontier.hashes()).unwrap(),
+                frontier
+            );
+            let mut appended = frontier.clone();
+            for (n, entry) in entries.iter().enumerate().skip(m) {
+                appended.push(entry);
+                assert_eq!(
+                    appended.root(),
+                    rfc_mth(&entries[..=n]),
+                    "{m} then {}",
+                    n + 1
+                );
+            }
+            if m > 0 {
+                let mut hashes = frontier.hashes();
+                hashes[0][0] ^= 1;
+                let mut bad = Frontier::from_hashes(m as u64, &hashes).unwrap();
+                bad.push(b"next");
+                let mut good = frontier.clone();
+                good.push(b"next");
+                assert_ne!(bad.root(), good.root());
+                assert!(Frontier::from_hashes(m as u64, &hashes[1..]).is_err());
+            }
+            grown.push(entries.get(m).map_or(b"".as_slice(), |e| e));
+        }
+        assert_eq!(
+            tree.frontier(41),
+            Err(BeyondTree {
+                size: 40,
+                asked: 41
+            })
+        );
     }
 
     #[test]

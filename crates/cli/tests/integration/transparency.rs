@@ -10,7 +10,8 @@
 //! - a rewritten old entry: the consistency proof from the held checkpoint fails;
 //! - a withdrawn signer dropped from history: the witness and the verifier that saw the
 //!   withdrawal refuse the rewritten log; and a list that hides a withdrawal the log holds is
-//!   refused as contradicting the log.
+//!   refused as contradicting the log, as is a revocation list that hides a logged batch;
+//! - an entry served other than the one signed: the entries no longer give the checkpoint.
 //!
 //! And the commands, run as a user runs them: `log keygen --witness`, `log witness` and
 //! `log verify` (the audit from scratch) against an honest gateway and a lying one.
@@ -382,28 +383,11 @@ async fn a_dropped_withdrawal_is_detected() {
 
     // The log kept, the list lying: a proxy that serves the honest gateway but removes the
     // withdrawal from the trust list.
-    let honest_router = router(honest.clone());
-    let lying = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let inner = honest_router.clone();
-        async move {
-            use http_body_util::BodyExt;
-            use tower::ServiceExt;
-            let is_list = request.uri().path() == "/trustList";
-            let response = inner.oneshot(request).await.unwrap();
-            if !is_list {
-                return response;
-            }
-            let (parts, body) = response.into_parts();
-            let bytes = body.collect().await.unwrap().to_bytes();
-            let mut list: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            list["withdrawn"] = serde_json::json!([]);
-            let mut parts = parts;
-            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-            axum::response::Response::from_parts(
-                parts,
-                axum::body::Body::from(serde_json::to_vec(&list).unwrap()),
-            )
+    let lying = edited(router(honest.clone()), Seen::default(), |path, mut json| {
+        if path == "/trustList" {
+            json["withdrawn"] = serde_json::json!([]);
         }
+        json
     });
     let lying_client = serve(lying).await;
     let err = sync_now(&lying_client, &s.network, Some(&before))
@@ -412,6 +396,173 @@ async fn a_dropped_withdrawal_is_detected() {
     assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
     assert!(err.to_string().contains(&s.thumbprint()), "{err}");
     assert!(err.to_string().contains("log entry 2 withdraws"), "{err}");
+}
+
+/// Paths a proxy was asked for (with their queries).
+type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A proxy in front of `inner` that records every path asked for in `seen` and passes each
+/// JSON answer through `edit` (given the path without its query): a gateway that lies in
+/// what it serves while keeping its log.
+fn edited(
+    inner: axum::Router,
+    seen: Seen,
+    edit: impl Fn(&str, serde_json::Value) -> serde_json::Value + Clone + Send + Sync + 'static,
+) -> axum::Router {
+    axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (inner, seen, edit) = (inner.clone(), seen.clone(), edit.clone());
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let path = request.uri().path().to_owned();
+            seen.lock()
+                .unwrap()
+                .push(request.uri().path_and_query().unwrap().to_string());
+            let response = inner.oneshot(request).await.unwrap();
+            let (mut parts, body) = response.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(json) => serde_json::to_vec(&edit(&path, json)).unwrap(),
+                Err(_) => bytes.to_vec(),
+            };
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            axum::response::Response::from_parts(parts, axum::body::Body::from(body))
+        }
+    })
+}
+
+/// Revocation through the log, and two more lies. A verifier syncs every entry since its
+/// state (a few hundred bytes each, checked at once against the checkpoint's root) and no
+/// request body: filters-mode sync fetches no batch at all, exact mode only the batches it
+/// applies. A gateway that hides a logged batch from its revocation list is refused as
+/// contradicting its log; one that serves an entry other than the one it signed fails the
+/// root, naming the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_batches_are_held_to_the_log() {
+    use healthpass_client::sync::{SyncOptions, sync_with};
+    use healthpass_network::revocation::RevocationBatch;
+    use healthpass_trust::revocation::HashType;
+    let s = setup(0);
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = s.gateway(&dir, "a.db").await;
+    s.onboard_and_upload(&gateway).await;
+    let honest = serve(router(gateway.clone())).await;
+    let before = sync_now(&honest, &s.network, None).await.unwrap();
+    let kid = healthpass_trust::kid_of(&s.pki.dsc_cert_der);
+    let batch = RevocationBatch::new(
+        "AT",
+        Timestamp::now() + SignedDuration::from_hours(24 * 30),
+        Some(kid),
+        HashType::Uci,
+        &[[7u8; 16]],
+    )
+    .to_json();
+    let cms = UploadSigner::new(&s.pki.upload_key_pem, &s.pki.upload_cert_der)
+        .unwrap()
+        .sign_at(
+            &batch,
+            false,
+            Timestamp::now() - SignedDuration::from_secs(1),
+        )
+        .unwrap();
+    submit(&gateway, ChangeKind::RevocationBatch, "AT", cms).await;
+
+    // Honest, exact: the batch is applied; the log is read as entries, never as bodies.
+    let seen = Seen::default();
+    let counted = serve(edited(router(gateway.clone()), seen.clone(), |_, j| j)).await;
+    let exact = sync_now(&counted, &s.network, Some(&before)).await.unwrap();
+    assert_eq!(exact.revocations.len(), 1, "{:?}", exact.rejected);
+    assert_eq!(held(&exact).size, 3);
+    let asked = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(
+        asked.iter().any(|p| p == "/log/entries?start=2&end=3"),
+        "{asked:?}"
+    );
+    assert!(
+        !asked.iter().any(|p| p.starts_with("/log/bodies")),
+        "{asked:?}"
+    );
+    assert_eq!(
+        asked
+            .iter()
+            .filter(|p| p.starts_with("/revocation-list/"))
+            .count(),
+        1,
+        "{asked:?}"
+    );
+    // Filters mode, from scratch: every entry, and no batch.
+    let options = SyncOptions {
+        exact_revocations: false,
+    };
+    let filters = sync_with(&counted, &s.network, None, Timestamp::now(), options)
+        .await
+        .unwrap()
+        .state;
+    assert!(filters.revocations.is_empty());
+    assert_eq!(filters.signers.len(), 1, "{:?}", filters.rejected);
+    let asked = std::mem::take(&mut *seen.lock().unwrap());
+    assert!(
+        asked.iter().any(|p| p == "/log/entries?start=0&end=3"),
+        "{asked:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p.starts_with("/revocation-list") || p.starts_with("/log/bodies")),
+        "{asked:?}"
+    );
+
+    // The batch hidden from the revocation list: refused, naming the entry.
+    let hiding = serve(edited(
+        router(gateway.clone()),
+        Seen::default(),
+        |path, mut json| {
+            if path == "/revocation-list" {
+                json["batches"] = serde_json::json!([]);
+            }
+            json
+        },
+    ))
+    .await;
+    let err = sync_now(&hiding, &s.network, Some(&before))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("log entry 2 adds revocation batch"),
+        "{err}"
+    );
+
+    // An entry served other than signed (the upload naming another signer): the entries no
+    // longer give the checkpoint's root.
+    let forging = serve(edited(
+        router(gateway.clone()),
+        Seen::default(),
+        |path, mut json| {
+            if path == "/log/entries" {
+                let entry = json["entries"][1].as_str().unwrap().to_owned();
+                let mut lines: Vec<String> = entry.split('\n').map(str::to_owned).collect();
+                lines[5] = lines[5].chars().rev().collect();
+                json["entries"][1] = lines.join("\n").into();
+            }
+            json
+        },
+    ))
+    .await;
+    let err = sync_now(&forging, &s.network, None).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Log(LogFetchError::Log(LogError::EntriesDoNotMatch {
+                start: 0,
+                size: 3,
+                ..
+            }))
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("checkpoint 3"), "{err}");
 }
 
 /// The commands: a witness made with `log keygen --witness`, named in the network; `log
