@@ -1,10 +1,11 @@
-//! The transparency log's decoders and proofs: signed notes, checkpoints, verifier keys and log
-//! entries as text, a checkpoint through a fixed `LogPolicy`; and a Merkle tree of the input's
+//! The transparency log's decoders and proofs: signed notes, checkpoints, verifier keys, log
+//! entries, filter statements and every kind's subject as text, a checkpoint through a fixed `LogPolicy`; and a Merkle tree of the input's
 //! lines, whose every inclusion and consistency proof must hold and fail once changed, and
 //! whose frontier at every size must grow into the same root.
 #![no_main]
 
-use healthpass_network::log::LogRecord;
+use healthpass_network::log::{ChangeKind, LogRecord, MAX_SUBJECT_CHARS, subject};
+use healthpass_network::revocation::LoggedFilters;
 use healthpass_trust::tlog::{
     Checkpoint, Frontier, LogPolicy, MemoryTree, NoteKeyKind, NoteSigner, NoteVerifierKey,
     SignedNote, check_consistency, check_inclusion, leaf_hash,
@@ -25,6 +26,16 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(record) = LogRecord::from_bytes(data) {
         assert_eq!(record.to_bytes(), data);
         assert!(record.version >= 1);
+    }
+    // A filters statement reads only in its one form; every kind's subject of any body is
+    // one short printable line (so an entry always has its seven lines).
+    if let Ok(filters) = LoggedFilters::from_json(data) {
+        assert_eq!(filters.to_json(), data);
+    }
+    for kind in ChangeKind::ALL {
+        let subject = subject(kind, data);
+        assert!(!subject.is_empty() && subject.len() <= MAX_SUBJECT_CHARS);
+        assert!(subject.bytes().all(|b| b.is_ascii_graphic()), "{subject:?}");
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(note) = SignedNote::parse(text) {

@@ -117,7 +117,7 @@ pub const COUNTRY: &str = "AT";
 pub const DETACHED_CONTENT: &[u8] = b"detached content";
 
 /// Every kind of change the gateway takes.
-pub const CHANGE_KINDS: [ChangeKind; 8] = [
+pub const CHANGE_KINDS: [ChangeKind; 9] = [
     ChangeKind::Onboarding,
     ChangeKind::Upload,
     ChangeKind::Withdrawal,
@@ -126,6 +126,7 @@ pub const CHANGE_KINDS: [ChangeKind; 8] = [
     ChangeKind::Rule,
     ChangeKind::RuleDeletion,
     ChangeKind::ValueSets,
+    ChangeKind::RevocationFilters,
 ];
 
 /// Stops compiling when `ChangeKind` gains a variant: add it to [`CHANGE_KINDS`] too.
@@ -137,7 +138,8 @@ const _: fn(ChangeKind) = |kind| match kind {
     | ChangeKind::RevocationDeletion
     | ChangeKind::Rule
     | ChangeKind::RuleDeletion
-    | ChangeKind::ValueSets => {}
+    | ChangeKind::ValueSets
+    | ChangeKind::RevocationFilters => {}
 };
 
 /// The start of the test data (the PKI's `not_before`).

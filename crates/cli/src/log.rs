@@ -135,7 +135,12 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let now = jiff::Timestamp::now();
     let mut problems: Vec<String> = Vec::new();
 
-    // The trust list first: the checkpoint fetched after it covers it, unless witnesses lag.
+    // The filters and the trust list first: the checkpoint fetched after them covers them
+    // (asking for the filters may log them), unless witnesses lag.
+    let response = runtime.block_on(client.get("/revocation/filters", None))?;
+    let served_filters: healthpass_network::revocation::FilterList =
+        serde_json::from_slice(&response.body)
+            .context("/revocation/filters is not a filter list")?;
     let served_list = runtime.block_on(client.get("/trustList", None))?;
     let checkpoint = match runtime.block_on(advance(&client, &policy, held.as_ref(), now)) {
         Ok(checkpoint) => checkpoint,
@@ -177,6 +182,15 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     // Replay every change through the gateway's own checks, at the time it was accepted.
     let mut registry = Registry::new(network.clone());
     for change in &changes {
+        // A filters statement must hold the filters of the batches in force before it.
+        if change.kind == healthpass_network::log::ChangeKind::RevocationFilters
+            && let Ok(logged) =
+                healthpass_network::revocation::LoggedFilters::from_json(&change.body)
+        {
+            for problem in filter_problems(&registry, change.accepted_at, &logged.filters) {
+                problems.push(format!("entry {}: {problem}", change.index()));
+            }
+        }
         match registry.apply(
             change.kind,
             &change.country,
@@ -216,7 +230,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             false
         }
     };
-    let filters_compared = audit_filters(&runtime, &client, &registry, now, &mut problems)?;
+    let filters_compared = audit_filters(&served_filters, &registry, now, &mut problems);
 
     if let Some(dir) = &args.state
         && problems.is_empty()
@@ -250,40 +264,65 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Each revocation filter the gateway serves must hold exactly the replay's revoked hashes of
-/// that signer key (rebuilt at the served width and compared by digest), and no key of the
-/// replay may be missing. Returns how many were compared.
+/// The revocation filters the gateway serves: each must hold exactly the replay's revoked
+/// hashes of its signer key, and they must be the ones the log entry they name states.
+/// Returns how many were compared.
 fn audit_filters(
-    runtime: &tokio::runtime::Runtime,
-    client: &healthpass_client::GatewayClient,
+    served: &healthpass_network::revocation::FilterList,
     registry: &healthpass_gateway::Registry,
     now: jiff::Timestamp,
     problems: &mut Vec<String>,
-) -> anyhow::Result<usize> {
-    use healthpass_network::revocation::FilterList;
+) -> usize {
+    for problem in filter_problems(registry, now, &served.filters) {
+        problems.push(format!("the served {problem}"));
+    }
+    match (served.log_index, registry.logged_filters()) {
+        (Some(index), Some((logged_index, logged))) if index == logged_index => {
+            if logged.filters != served.filters {
+                problems.push(format!(
+                    "the served revocation filters are not those log entry {index} states"
+                ));
+            }
+        }
+        // Logged after the checkpoint audited: not compared.
+        (Some(index), _) if index >= registry.version() => {}
+        (index, _) => problems.push(format!(
+            "the served revocation filters name log entry {index:?}, not the last statement of \
+             the replayed log ({:?})",
+            registry.logged_filters().map(|(i, _)| i)
+        )),
+    }
+    served.filters.len()
+}
+
+/// How `filters` (a served list, or a log entry's statement) differs from the filters of the
+/// revoked hashes `registry` holds in force at `now`, each rebuilt at its stated width.
+fn filter_problems(
+    registry: &healthpass_gateway::Registry,
+    now: jiff::Timestamp,
+    filters: &[healthpass_network::revocation::FilterInfo],
+) -> Vec<String> {
     use healthpass_trust::revocation_filter::RevocationFilter;
-    let response = runtime.block_on(client.get("/revocation/filters", None))?;
-    let served: FilterList = serde_json::from_slice(&response.body)
-        .context("/revocation/filters is not a filter list")?;
+    let mut problems = Vec::new();
     let mut replayed = registry.revoked_hashes(now);
-    for info in &served.filters {
+    for info in filters {
         let hashes = replayed.remove(&info.kid).unwrap_or_default();
         let rebuilt = RevocationFilter::from_entries(&hashes, info.universe_bits);
         let digest = rebuilt.digest_hex();
         if digest != info.digest || rebuilt.len() != info.count {
             problems.push(format!(
-                "the revocation filter of signer {} holds {} hashes (digest {}), the replay {} (digest {digest})",
+                "revocation filter of signer {} holds {} hashes (digest {}), the replay {} (digest {digest})",
                 info.kid, info.count, info.digest, rebuilt.len()
             ));
         }
     }
     for (kid, hashes) in replayed {
         problems.push(format!(
-            "the gateway serves no revocation filter for signer {kid}, whose {} revoked hashes are in force",
+            "revocation filters leave out signer {kid}, whose {} revoked hashes are in force",
             hashes.len()
         ));
     }
-    Ok(served.filters.len())
+    problems
 }
 
 fn witness(args: WitnessArgs) -> anyhow::Result<ExitCode> {

@@ -108,13 +108,27 @@ pub fn run(command: TrustCommand) -> anyhow::Result<ExitCode> {
             options,
         ))
         .context("sync failed; the previous trust state is kept")?;
-    let state = &outcome.state;
+    let mut state = outcome.state;
     let folder = args.state.join(FILTERS_DIR);
     let filters = if args.revocation == RevocationMode::Filters {
         let held = load_filters(&args.state)?;
+        let policy = network.log.as_ref().map(|l| l.policy()).transpose()?;
+        let log = match (&policy, &state.log_checkpoint) {
+            (Some(policy), Some(held)) => Some(healthpass_client::filters::FilterLog {
+                policy,
+                held,
+                now: jiff::Timestamp::now(),
+            }),
+            _ => None,
+        };
         let synced = runtime
-            .block_on(healthpass_client::filters::sync_filters(&client, &held))
+            .block_on(healthpass_client::filters::sync_filters(
+                &client, &held, log,
+            ))
             .context("revocation filters: sync failed; the previous trust state is kept")?;
+        if let Some(note) = &synced.log_checkpoint {
+            state.log_checkpoint = Some(note.clone());
+        }
         // Files first (each atomic), then the state: a crash between leaves new filters
         // beside the old state, which the next sync brings level.
         std::fs::create_dir_all(&folder)

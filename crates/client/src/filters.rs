@@ -3,16 +3,20 @@
 //! result is checked against the digest the gateway lists (a delta applied gives byte for byte
 //! the gateway's filter, or it is refused and fetched whole). A filter hit is settled by the
 //! exact hashes of one partition (the hash's first byte), fetched only when needed: the gateway
-//! learns one byte of one hash, never a certificate.
+//! learns one byte of one hash, never a certificate. With a transparency log, the list of
+//! filters must be the one a log entry in a believed checkpoint states ([`FilterLog`]).
 
 use crate::http::{GatewayClient, HttpResponse};
 use crate::sync::SyncError;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use healthpass_network::revocation::{FilterList, PartitionHashes, kid_to_path};
+use healthpass_network::log::ChangeKind;
+use healthpass_network::revocation::{FilterList, LoggedFilters, PartitionHashes, kid_to_path};
 use healthpass_trust::revocation::{HashType, RevocationHash};
 use healthpass_trust::revocation_filter::{FilterDelta, RevocationFilter};
+use healthpass_trust::tlog::{Checkpoint, LogPolicy};
 use hyper::http::StatusCode;
+use jiff::Timestamp;
 use std::collections::BTreeMap;
 
 /// How a filter was brought up to date.
@@ -44,6 +48,55 @@ pub struct FilterSync {
     pub version: u64,
     /// The filters.
     pub filters: BTreeMap<String, SyncedFilter>,
+    /// With a log: the checkpoint (signed note) the filters were checked against, newer than
+    /// or the one held; to keep in the trust state.
+    pub log_checkpoint: Option<String>,
+}
+
+/// The transparency log the filters are held to: the network's policy and the checkpoint the
+/// trust state holds (signed note).
+#[derive(Debug, Clone, Copy)]
+pub struct FilterLog<'a> {
+    /// The network's log policy.
+    pub policy: &'a LogPolicy,
+    /// The checkpoint held (`TrustState::log_checkpoint`).
+    pub held: &'a str,
+    /// Now, for the checkpoint's cosignatures.
+    pub now: Timestamp,
+}
+
+/// Checks that the filters listed are the ones the log's entry `log_index` states, in a
+/// checkpoint the policy believes (the held one, or a newer one that extends it). Returns
+/// that checkpoint's note.
+async fn check_logged(
+    client: &GatewayClient,
+    log: FilterLog<'_>,
+    list: &FilterList,
+) -> Result<String, SyncError> {
+    let index = list.log_index.ok_or_else(|| {
+        SyncError::LogMismatch("the gateway serves revocation filters its log does not hold".into())
+    })?;
+    let held = Checkpoint::from_note(log.held)
+        .map_err(|e| SyncError::State(format!("the held log checkpoint: {e}")))?;
+    let verified = crate::log::advance(client, log.policy, Some(&held), log.now).await?;
+    if index >= verified.checkpoint.size {
+        return Err(SyncError::FiltersNotYetLogged {
+            index,
+            size: verified.checkpoint.size,
+        });
+    }
+    let record = crate::log::fetch_proved_record(client, &verified, index).await?;
+    let changes = crate::log::fetch_changes(client, std::slice::from_ref(&record), |_| {}).await?;
+    let logged = match record.kind {
+        ChangeKind::RevocationFilters => LoggedFilters::from_json(&changes[0].body).ok(),
+        _ => None,
+    };
+    match logged {
+        Some(logged) if logged.filters == list.filters => Ok(verified.note),
+        _ => Err(SyncError::LogMismatch(format!(
+            "log entry {index} does not state the revocation filters the gateway serves"
+        ))),
+    }
 }
 
 async fn get(client: &GatewayClient, path: &str) -> Result<HttpResponse, SyncError> {
@@ -66,10 +119,13 @@ fn format_error(path: &str, problem: impl ToString) -> SyncError {
 
 /// Brings `held` (kid → filter) to the gateway's filters: unchanged ones kept, others moved by
 /// a delta when the gateway has one from the held filter, else fetched whole; each checked
-/// against the listed digest.
+/// against the listed digest. With a `log`, the list itself must be the one a log entry
+/// states, in a believed checkpoint (else nothing is applied): so a gateway cannot serve a
+/// phone a filter without a revocation it logged, unseen by witnesses and auditors.
 pub async fn sync_filters(
     client: &GatewayClient,
     held: &BTreeMap<String, RevocationFilter>,
+    log: Option<FilterLog<'_>>,
 ) -> Result<FilterSync, SyncError> {
     let path = "/revocation/filters";
     let response = get(client, path).await?;
@@ -78,6 +134,10 @@ pub async fn sync_filters(
     }
     let list: FilterList =
         serde_json::from_slice(&response.body).map_err(|e| format_error(path, e))?;
+    let log_checkpoint = match log {
+        Some(log) => Some(check_logged(client, log, &list).await?),
+        None => None,
+    };
     let mut filters = BTreeMap::new();
     for info in list.filters {
         let base = format!("/revocation/filters/{}", kid_to_path(&info.kid));
@@ -144,6 +204,7 @@ pub async fn sync_filters(
     Ok(FilterSync {
         version: list.version,
         filters,
+        log_checkpoint,
     })
 }
 

@@ -143,6 +143,18 @@ pub enum SyncError {
         /// The checkpoint's size.
         size: u64,
     },
+    /// The revocation filters are logged at an entry past the newest believed checkpoint
+    /// (witnesses have not co-signed it yet): the held filters stay.
+    #[error(
+        "the revocation filters are logged at entry {index}, but the newest believed checkpoint \
+         covers {size} entries: wait for the witnesses and sync again"
+    )]
+    FiltersNotYetLogged {
+        /// The entry's index.
+        index: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
     /// The gateway's list contradicts its own log (it hides a change the log holds).
     #[error("the trust list contradicts the transparency log: {0}")]
     LogMismatch(String),

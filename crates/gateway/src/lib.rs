@@ -169,6 +169,9 @@ pub enum GatewayError {
     /// A deletion names a batch the country does not have (or deleted already).
     #[error("revocation batch {0} is not a current batch of this country")]
     UnknownBatch(String),
+    /// A revocation-filters statement is not the gateway's own, or not in its one form.
+    #[error("revocation filters statement refused: {0}")]
+    Filters(String),
 }
 
 impl GatewayError {
@@ -201,6 +204,7 @@ impl GatewayError {
             Self::RuleTiming(_) => "rule_timing",
             Self::RuleVersionNotNewer { .. } => "rule_version_not_newer",
             Self::UnknownRule(_) => "rule_unknown",
+            Self::Filters(_) => "filters_invalid",
         }
     }
 
@@ -269,6 +273,8 @@ pub struct Registry {
     /// replay, whatever its envelope. (Signing times have one-second resolution, so a burst
     /// of uploads may share one: order alone cannot tell a replay.)
     accepted_cms: std::collections::HashSet<[u8; 32]>,
+    /// The last revocation-filters statement: its log index and what it says.
+    logged_filters: Option<(u64, healthpass_network::revocation::LoggedFilters)>,
 }
 
 /// One version of a rule the gateway accepted.
@@ -333,6 +339,7 @@ impl Registry {
             signers: BTreeMap::new(),
             batches: BTreeMap::new(),
             revocations_version: 0,
+            logged_filters: None,
             rules: BTreeMap::new(),
             value_sets: None,
             accepted_cms: std::collections::HashSet::new(),
@@ -382,6 +389,25 @@ impl Registry {
                 self.prepare_value_sets(signed, now)
             }
             ChangeKind::RuleDeletion => self.prepare_rule_deletion(country, body, now),
+            // The gateway's own statement (it has no route): no country sends it, and it
+            // changes nothing the list shows. Whether its digests are the filters of the
+            // batches in force is for auditors (`healthpass log verify` rebuilds them).
+            ChangeKind::RevocationFilters => {
+                if !country.is_empty() && country != NETWORK_COUNTRY {
+                    return Err(GatewayError::Filters(format!(
+                        "sent for country {country:?}; only the gateway states its filters"
+                    )));
+                }
+                let logged = healthpass_network::revocation::LoggedFilters::from_json(body)
+                    .map_err(|e| GatewayError::Filters(e.to_string()))?;
+                Ok(Prepared {
+                    // The network's own, as value sets.
+                    country: NETWORK_COUNTRY.to_owned(),
+                    change: PreparedChange::Filters(logged),
+                    accepted_at: now,
+                    upload: None,
+                })
+            }
         }
     }
 
@@ -443,6 +469,9 @@ impl Registry {
             PreparedChange::ValueSets(release) => self.value_sets = Some(*release),
             PreparedChange::RuleDeletion(identifier) => {
                 self.rules.remove(&identifier);
+            }
+            PreparedChange::Filters(logged) => {
+                self.logged_filters = Some((version - 1, logged));
             }
             PreparedChange::BatchDeletion(id) => {
                 self.revocations_version = version;
@@ -793,6 +822,11 @@ impl Registry {
         self.revocations_version
     }
 
+    /// The last revocation-filters statement in the log: its index and what it says.
+    pub fn logged_filters(&self) -> Option<(u64, &healthpass_network::revocation::LoggedFilters)> {
+        self.logged_filters.as_ref().map(|(i, f)| (*i, f))
+    }
+
     /// A batch's CMS as uploaded, and whether it was deleted.
     pub fn batch(&self, id: &str) -> Option<(&[u8], bool)> {
         self.batches
@@ -1015,6 +1049,7 @@ enum PreparedChange {
     Rule(Box<(String, StoredRule)>),
     RuleDeletion(String),
     ValueSets(Box<healthpass_network::SignedValueSets>),
+    Filters(healthpass_network::revocation::LoggedFilters),
 }
 
 impl Prepared {
@@ -1650,6 +1685,51 @@ mod tests {
             Ok(6)
         );
         assert!(!gateway.rule_list(now)["AT"].contains_key("VR-AT-0001"));
+    }
+
+    /// Only the gateway states its revocation filters (no country can), in the statement's one
+    /// form; it changes nothing the list shows but the version, and the registry remembers the
+    /// last one (a replay restores it, so a restart does not log the same filters again).
+    #[test]
+    fn filter_statements_are_the_gateways_own() {
+        use healthpass_network::revocation::{FilterInfo, LoggedFilters};
+        let (network, _) = network();
+        let mut gateway = Registry::new(network);
+        let statement = LoggedFilters {
+            filters: vec![FilterInfo {
+                kid: "AAAAAAAAAAA=".into(),
+                count: 1,
+                universe_bits: 28,
+                digest: "00".repeat(32),
+            }],
+        };
+        let body = statement.to_json();
+        let refused = gateway
+            .apply(ChangeKind::RevocationFilters, "AT", &body, t())
+            .unwrap_err();
+        assert_eq!(refused.code(), "filters_invalid");
+        let mut spaced = b" ".to_vec();
+        spaced.extend_from_slice(&body);
+        assert_eq!(
+            gateway
+                .apply(ChangeKind::RevocationFilters, "", &spaced, t())
+                .unwrap_err()
+                .code(),
+            "filters_invalid"
+        );
+        assert_eq!(gateway.logged_filters(), None);
+        assert_eq!(
+            gateway.apply(ChangeKind::RevocationFilters, "", &body, t()),
+            Ok(1)
+        );
+        // Replayed from the store, under the network's placeholder country.
+        assert_eq!(
+            gateway.apply(ChangeKind::RevocationFilters, NETWORK_COUNTRY, &body, t()),
+            Ok(2)
+        );
+        assert_eq!(gateway.logged_filters(), Some((1, &statement)));
+        assert_eq!(gateway.revocations_version(), 0);
+        assert!(gateway.trust_list().signers.is_empty());
     }
 
     #[test]

@@ -98,6 +98,70 @@ struct FilterCache {
     history: std::collections::BTreeMap<String, std::collections::VecDeque<Arc<KeyFilter>>>,
 }
 
+/// The filters served, and the log entry that holds their digests.
+struct PublishedFilters {
+    version: u64,
+    log_index: Option<u64>,
+    by_kid: std::collections::BTreeMap<String, Arc<KeyFilter>>,
+}
+
+impl FilterCache {
+    /// Builds the filters of `revoked` (kid → hashes), keeping a key's filter (and width)
+    /// while its digest is unchanged and the replaced ones for deltas.
+    fn rebuild(&mut self, revoked: std::collections::BTreeMap<String, Vec<(HashType, [u8; 16])>>) {
+        let mut by_kid = std::collections::BTreeMap::new();
+        for (kid, mut hashes) in revoked {
+            let previous = self.by_kid.get(&kid).cloned();
+            let universe_bits = revocation_filter::universe_bits_after(
+                previous.as_ref().map(|p| p.filter.universe_bits()),
+                hashes.len() as u64,
+            );
+            let filter = RevocationFilter::from_entries(&hashes, universe_bits);
+            let digest = filter.digest_hex();
+            if let Some(previous) = previous.filter(|p| p.digest == digest) {
+                by_kid.insert(kid, previous);
+                continue;
+            }
+            hashes.sort_by_key(|(_, hash)| *hash);
+            let bytes = axum::body::Bytes::from(filter.to_bytes());
+            by_kid.insert(
+                kid,
+                Arc::new(KeyFilter {
+                    filter,
+                    bytes,
+                    digest,
+                    hashes,
+                }),
+            );
+        }
+        let old = std::mem::take(&mut self.by_kid);
+        for (kid, filter) in old {
+            if by_kid.get(&kid).is_some_and(|f| Arc::ptr_eq(f, &filter)) {
+                continue;
+            }
+            let history = self.history.entry(kid).or_default();
+            history.push_back(filter);
+            while history.len() > FILTER_HISTORY {
+                history.pop_front();
+            }
+        }
+        self.by_kid = by_kid;
+    }
+}
+
+/// What `GET /revocation/filters` lists, sorted by kid.
+fn filter_infos(by_kid: &std::collections::BTreeMap<String, Arc<KeyFilter>>) -> Vec<FilterInfo> {
+    by_kid
+        .iter()
+        .map(|(kid, f)| FilterInfo {
+            kid: kid.clone(),
+            count: f.filter.len(),
+            universe_bits: f.filter.universe_bits(),
+            digest: f.digest.clone(),
+        })
+        .collect()
+}
+
 /// One signer key's filter, encoded once.
 #[derive(Debug)]
 struct KeyFilter {
@@ -331,6 +395,25 @@ impl Gateway {
                 return Err(e.into());
             }
         };
+        let country = prepared.country().to_owned();
+        let batch_id = prepared.batch_id().map(str::to_owned);
+        let version = self
+            .append(&mut registry, prepared, kind, body, now)
+            .await?;
+        tracing::info!(kind = kind.as_str(), country, version, "change accepted");
+        Ok(Submitted { version, batch_id })
+    }
+
+    /// Stores a prepared change durably, then commits it to the registry and appends it to
+    /// the log (under the registry's lock, so the log's size is the registry's version).
+    async fn append(
+        &self,
+        registry: &mut Registry,
+        prepared: crate::Prepared,
+        kind: ChangeKind,
+        body: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
         let version = registry.version() + 1;
         // Durable first: a change is acknowledged only once it is committed to the store, and
         // the registry moves on only then (so a failed write changes nothing).
@@ -342,11 +425,8 @@ impl Gateway {
             body,
         };
         self.store.append(&change).await?;
-        let country = prepared.country().to_owned();
-        let batch_id = prepared.batch_id().map(str::to_owned);
         let committed = registry.commit(prepared);
         debug_assert_eq!(committed, version);
-        // Still under the registry's lock: the log's size is the registry's version.
         let entry = change.entry_bytes();
         {
             let mut log = self.log();
@@ -354,8 +434,7 @@ impl Gateway {
             log.records.push(entry.into_boxed_slice());
         }
         self.metrics.observe_change(kind.as_str(), "accepted");
-        tracing::info!(kind = kind.as_str(), country, version, "change accepted");
-        Ok(Submitted { version, batch_id })
+        Ok(version)
     }
 
     fn log(&self) -> std::sync::MutexGuard<'_, TransparencyLog> {
@@ -368,68 +447,80 @@ impl Gateway {
     /// The revocation filters as of the registry's batches and `now`, rebuilt when a batch
     /// came or went or the last build is older than [`FILTER_REBUILD_SECONDS`]. A filter keeps
     /// its fingerprint width while the false-positive rate allows, so deltas connect versions.
-    async fn filters(
-        &self,
-        now: Timestamp,
-    ) -> (u64, std::collections::BTreeMap<String, Arc<KeyFilter>>) {
+    /// Filters that differ from the last ones logged are logged (a `revocation_filters`
+    /// entry, at `now`) before they are served. The build runs without the registry's lock
+    /// (uploads go on); the entry is appended only if no batch came or went meanwhile, so it
+    /// states the filters of exactly the batches before it, as an auditor replays them.
+    async fn filters(&self, now: Timestamp) -> PublishedFilters {
         let registry = self.registry.lock().await;
-        let version = registry.version();
-        let mut cache = self
+        let revocations_version = registry.revocations_version();
+        let infos = {
+            let mut cache = self
+                .filters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Rebuilt only when a batch came or went (other changes leave the filters as they
+            // are), or when batches may have expired since.
+            let fresh = cache.built_at.is_some_and(|t| {
+                cache.revocations_version == revocations_version
+                    && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
+            });
+            if !fresh {
+                let revoked = registry.revoked_hashes(now);
+                cache.version = registry.version();
+                drop(registry);
+                cache.rebuild(revoked);
+                cache.revocations_version = revocations_version;
+                cache.built_at = Some(now);
+            } else {
+                drop(registry);
+            }
+            filter_infos(&cache.by_kid)
+        };
+        let mut registry = self.registry.lock().await;
+        let log_index = match registry.logged_filters() {
+            Some((index, logged)) if logged.filters == infos => Some(index),
+            // A batch came or went during the build: served unlogged this once (the next
+            // request rebuilds).
+            _ if registry.revocations_version() != revocations_version => None,
+            _ => {
+                let body =
+                    healthpass_network::revocation::LoggedFilters { filters: infos }.to_json();
+                let logged = match registry.prepare(ChangeKind::RevocationFilters, "", &body, now) {
+                    Ok(prepared) => self
+                        .append(
+                            &mut registry,
+                            prepared,
+                            ChangeKind::RevocationFilters,
+                            body,
+                            now,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match logged {
+                    Ok(version) => {
+                        tracing::info!(version, "revocation filters logged");
+                        Some(version - 1)
+                    }
+                    Err(e) => {
+                        // Served unlogged: verifiers with a log keep their filters.
+                        tracing::error!(error = %e, "revocation filters could not be logged");
+                        None
+                    }
+                }
+            }
+        };
+        let cache = self
             .filters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Rebuilt only when a batch came or went (other changes leave the filters as they
-        // are), or when batches may have expired since.
-        let revocations_version = registry.revocations_version();
-        let fresh = cache.built_at.is_some_and(|t| {
-            cache.revocations_version == revocations_version
-                && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
-        });
-        if !fresh {
-            let revoked = registry.revoked_hashes(now);
-            drop(registry);
-            let mut by_kid = std::collections::BTreeMap::new();
-            for (kid, mut hashes) in revoked {
-                let previous = cache.by_kid.get(&kid).cloned();
-                let universe_bits = revocation_filter::universe_bits_after(
-                    previous.as_ref().map(|p| p.filter.universe_bits()),
-                    hashes.len() as u64,
-                );
-                let filter = RevocationFilter::from_entries(&hashes, universe_bits);
-                let digest = filter.digest_hex();
-                if let Some(previous) = previous.filter(|p| p.digest == digest) {
-                    by_kid.insert(kid, previous);
-                    continue;
-                }
-                hashes.sort_by_key(|(_, hash)| *hash);
-                let bytes = axum::body::Bytes::from(filter.to_bytes());
-                by_kid.insert(
-                    kid,
-                    Arc::new(KeyFilter {
-                        filter,
-                        bytes,
-                        digest,
-                        hashes,
-                    }),
-                );
-            }
-            let old = std::mem::take(&mut cache.by_kid);
-            for (kid, filter) in old {
-                if by_kid.get(&kid).is_some_and(|f| Arc::ptr_eq(f, &filter)) {
-                    continue;
-                }
-                let history = cache.history.entry(kid).or_default();
-                history.push_back(filter);
-                while history.len() > FILTER_HISTORY {
-                    history.pop_front();
-                }
-            }
-            cache.by_kid = by_kid;
-            cache.version = version;
-            cache.revocations_version = revocations_version;
-            cache.built_at = Some(now);
+        PublishedFilters {
+            version: cache.version,
+            log_index,
+            by_kid: cache.by_kid.clone(),
         }
-        (cache.version, cache.by_kid.clone())
     }
 
     fn earlier_filter(&self, kid: &str, digest: &str) -> Option<Arc<KeyFilter>> {
@@ -782,18 +873,11 @@ fn cms_route(kind: ChangeKind) -> axum::routing::MethodRouter<Arc<Gateway>> {
 }
 
 async fn revocation_filters(State(gateway): State<Arc<Gateway>>) -> Response {
-    let (version, filters) = gateway.filters(Timestamp::now()).await;
+    let published = gateway.filters(Timestamp::now()).await;
     Json(FilterList {
-        version,
-        filters: filters
-            .iter()
-            .map(|(kid, f)| FilterInfo {
-                kid: kid.clone(),
-                count: f.filter.len(),
-                universe_bits: f.filter.universe_bits(),
-                digest: f.digest.clone(),
-            })
-            .collect(),
+        version: published.version,
+        log_index: published.log_index,
+        filters: filter_infos(&published.by_kid),
     })
     .into_response()
 }
@@ -810,7 +894,7 @@ async fn revocation_filter(
     Query(FromDigest { from }): Query<FromDigest>,
 ) -> Response {
     let kid = kid_from_path(&kid);
-    let (_, filters) = gateway.filters(Timestamp::now()).await;
+    let filters = gateway.filters(Timestamp::now()).await.by_kid;
     let Some(current) = filters.get(&kid) else {
         return problem(
             StatusCode::NOT_FOUND,
@@ -869,7 +953,7 @@ async fn revocation_partition(
             "a partition is two hex digits (the first byte of the hash)",
         );
     };
-    let (_, filters) = gateway.filters(Timestamp::now()).await;
+    let filters = gateway.filters(Timestamp::now()).await.by_kid;
     let hashes = filters
         .get(&kid)
         .map(|f| {
@@ -1495,7 +1579,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::OK);
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 23);
+        assert_eq!(paths.len(), 26);
         for (path, methods) in paths {
             for method in methods.as_object().unwrap().keys() {
                 let uri = path
@@ -1537,7 +1621,9 @@ mod tests {
         for line in [
             "healthpass_gateway_requests_total{route=\"/onboarding\",status=\"400\"} 2",
             "healthpass_gateway_changes_total{kind=\"onboarding\",outcome=\"onboarding_invalid\"} 2",
-            "healthpass_gateway_trust_list_version 0",
+            // The one change accepted: the filters statement logged when they were asked for.
+            "healthpass_gateway_changes_total{kind=\"revocation_filters\",outcome=\"accepted\"} 1",
+            "healthpass_gateway_trust_list_version 1",
             "healthpass_gateway_request_duration_seconds_count{route=\"/trustList\"} 1",
         ] {
             assert!(text.contains(line), "{line} not in\n{text}");

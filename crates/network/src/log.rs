@@ -38,11 +38,14 @@ pub enum ChangeKind {
     RuleDeletion,
     /// A value-set release with its governance signatures (JSON).
     ValueSets,
+    /// The gateway's own statement of the revocation filters it serves from then on, by
+    /// digest ([`crate::revocation::LoggedFilters`] JSON); signed by the log itself.
+    RevocationFilters,
 }
 
 impl ChangeKind {
     /// Every kind (a match on this list stops compiling when one is added).
-    pub const ALL: [ChangeKind; 8] = [
+    pub const ALL: [ChangeKind; 9] = [
         Self::Onboarding,
         Self::Upload,
         Self::Withdrawal,
@@ -51,6 +54,7 @@ impl ChangeKind {
         Self::Rule,
         Self::RuleDeletion,
         Self::ValueSets,
+        Self::RevocationFilters,
     ];
 
     /// The name stored, logged and counted (`upload`, `revocation_batch`, …).
@@ -64,6 +68,7 @@ impl ChangeKind {
             Self::Rule => "rule",
             Self::RuleDeletion => "rule_deletion",
             Self::ValueSets => "valuesets",
+            Self::RevocationFilters => "revocation_filters",
         }
     }
 
@@ -250,6 +255,7 @@ impl Change {
 /// | rule | `{identifier}/{version}` |
 /// | rule deletion | the identifier |
 /// | value sets | the release's sequence |
+/// | revocation filters | how many signer keys have one |
 ///
 /// A request that does not read as its kind (the gateway never accepts one) has the subject
 /// `-`, as has one whose subject is not printable ASCII or is longer than
@@ -281,6 +287,9 @@ pub fn subject(kind: ChangeKind, body: &[u8]) -> String {
         ChangeKind::ValueSets => text()
             .and_then(|t| crate::SignedValueSets::from_json(t).ok())
             .map(|v| v.release.sequence.to_string()),
+        ChangeKind::RevocationFilters => crate::revocation::LoggedFilters::from_json(body)
+            .ok()
+            .map(|f| f.filters.len().to_string()),
     };
     match subject {
         Some(s)

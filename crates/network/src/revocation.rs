@@ -301,8 +301,47 @@ mod tests {
 pub struct FilterList {
     /// The gateway version the filters were built at.
     pub version: u64,
+    /// The transparency-log entry that holds these filters' digests ([`LoggedFilters`]), when
+    /// the gateway has a log: a verifier checks the filters it applies against it, so the
+    /// operator cannot serve a filter without a revocation it logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
     /// One per signer key with revoked certificates.
     pub filters: Vec<FilterInfo>,
+}
+
+/// What a `revocation_filters` log entry commits to: every filter the gateway serves from
+/// then on, by digest. Its JSON has one form (this struct's, keys sorted by kid, each once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoggedFilters {
+    /// One per signer key with revoked certificates, sorted by kid.
+    pub filters: Vec<FilterInfo>,
+}
+
+/// Why bytes are not a [`LoggedFilters`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not the revocation filters' log form: {0}")]
+pub struct LoggedFiltersError(pub String);
+
+impl LoggedFilters {
+    /// The entry's request body.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("filter digests serialize")
+    }
+
+    /// Reads an entry's request body; only the one form [`to_json`](Self::to_json) writes.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, LoggedFiltersError> {
+        let logged: Self =
+            serde_json::from_slice(bytes).map_err(|e| LoggedFiltersError(e.to_string()))?;
+        if !logged.filters.windows(2).all(|w| w[0].kid < w[1].kid) {
+            return Err(LoggedFiltersError("kids not sorted, or one twice".into()));
+        }
+        if logged.to_json() != bytes {
+            return Err(LoggedFiltersError("not in canonical form".into()));
+        }
+        Ok(logged)
+    }
 }
 
 /// One signer key's filter.

@@ -69,12 +69,19 @@ struct Issuing {
 impl Issuing {
     async fn new() -> Self {
         let keys = [(); 3].map(|()| GovernanceKey::generate().unwrap());
-        let network = Network::new(
+        let mut network = Network::new(
             "filter-net",
             2,
             keys.iter().map(GovernanceKey::public).collect(),
         )
         .unwrap();
+        // With a log: verifiers hold the list and the filters to it.
+        let log_key = NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap();
+        network.log = Some(healthpass_network::log::LogSettings {
+            key: log_key.verifier_key().to_vkey(),
+            witnesses: Vec::new(),
+            quorum: 0,
+        });
         let pki = generate_test_pki(&TestPkiOptions::new(
             "AT",
             Timestamp::now() - SignedDuration::from_hours(24),
@@ -82,13 +89,9 @@ impl Issuing {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("g.db").display());
-        let gateway = Gateway::open(
-            network.clone(),
-            Store::open(&url).await.unwrap(),
-            NoteSigner::generate("filter.test/log", NoteKeyKind::Ed25519).unwrap(),
-        )
-        .await
-        .unwrap();
+        let gateway = Gateway::open(network.clone(), Store::open(&url).await.unwrap(), log_key)
+            .await
+            .unwrap();
         let csca = TrustStore::parse_certificates(pki.csca_cert_pem.as_bytes());
         let record = OnboardingRecord::new(
             &network,
@@ -343,6 +346,15 @@ async fn filters_sync_and_confirm_online_commands() {
         stdout.contains("1 revocation filters (20 revoked hashes): 1 fetched whole, 0 by delta"),
         "{stdout}"
     );
+    // The filters were checked against the entry stating them: the state keeps the checkpoint
+    // that includes it (the gateway logged it when asked, after the list's checkpoint).
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("trust-state.json")).unwrap())
+            .unwrap();
+    let note = kept["log_checkpoint"].as_str().unwrap();
+    let checkpoint = healthpass_trust::tlog::Checkpoint::from_note(note).unwrap();
+    assert_eq!(checkpoint.size, gateway.checkpoint().0);
+    assert_eq!(kept["version"].as_u64().unwrap() + 1, checkpoint.size);
     let verify = |text: &str, online: bool| {
         let mut args = vec![
             "verify".to_owned(),

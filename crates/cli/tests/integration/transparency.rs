@@ -112,6 +112,28 @@ impl Setup {
             .unwrap()
     }
 
+    /// AT revokes `hashes` (UCI) of its signer, in one batch.
+    fn batch_cms(&self, hashes: &[[u8; 16]]) -> Vec<u8> {
+        use healthpass_network::revocation::RevocationBatch;
+        use healthpass_trust::revocation::HashType;
+        let batch = RevocationBatch::new(
+            "AT",
+            Timestamp::now() + SignedDuration::from_hours(24 * 30),
+            Some(healthpass_trust::kid_of(&self.pki.dsc_cert_der)),
+            HashType::Uci,
+            hashes,
+        )
+        .to_json();
+        UploadSigner::new(&self.pki.upload_key_pem, &self.pki.upload_cert_der)
+            .unwrap()
+            .sign_at(
+                &batch,
+                false,
+                Timestamp::now() - SignedDuration::from_secs(1),
+            )
+            .unwrap()
+    }
+
     fn thumbprint(&self) -> String {
         healthpass_trust::thumbprint_of(&self.pki.dsc_cert_der)
     }
@@ -163,12 +185,17 @@ async fn submit(gateway: &Gateway, kind: ChangeKind, country: &str, body: Vec<u8
         .unwrap();
 }
 
-/// Serves `router` on loopback (plain HTTP: these tests read only public endpoints).
-async fn serve(router: axum::Router) -> GatewayClient {
+/// Serves `router` on loopback (plain HTTP: these tests read only public endpoints); its URL.
+async fn serve_url(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    GatewayClient::new(&format!("http://127.0.0.1:{port}"), &ClientTls::default()).unwrap()
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A client of `router` served on loopback.
+async fn serve(router: axum::Router) -> GatewayClient {
+    GatewayClient::new(&serve_url(router).await, &ClientTls::default()).unwrap()
 }
 
 async fn sync_now(
@@ -440,32 +467,19 @@ fn edited(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_batches_are_held_to_the_log() {
     use healthpass_client::sync::{SyncOptions, sync_with};
-    use healthpass_network::revocation::RevocationBatch;
-    use healthpass_trust::revocation::HashType;
     let s = setup(0);
     let dir = tempfile::tempdir().unwrap();
     let gateway = s.gateway(&dir, "a.db").await;
     s.onboard_and_upload(&gateway).await;
     let honest = serve(router(gateway.clone())).await;
     let before = sync_now(&honest, &s.network, None).await.unwrap();
-    let kid = healthpass_trust::kid_of(&s.pki.dsc_cert_der);
-    let batch = RevocationBatch::new(
+    submit(
+        &gateway,
+        ChangeKind::RevocationBatch,
         "AT",
-        Timestamp::now() + SignedDuration::from_hours(24 * 30),
-        Some(kid),
-        HashType::Uci,
-        &[[7u8; 16]],
+        s.batch_cms(&[[7; 16]]),
     )
-    .to_json();
-    let cms = UploadSigner::new(&s.pki.upload_key_pem, &s.pki.upload_cert_der)
-        .unwrap()
-        .sign_at(
-            &batch,
-            false,
-            Timestamp::now() - SignedDuration::from_secs(1),
-        )
-        .unwrap();
-    submit(&gateway, ChangeKind::RevocationBatch, "AT", cms).await;
+    .await;
 
     // Honest, exact: the batch is applied; the log is read as entries, never as bodies.
     let seen = Seen::default();
@@ -565,6 +579,134 @@ async fn revocation_batches_are_held_to_the_log() {
     assert!(err.to_string().contains("checkpoint 3"), "{err}");
 }
 
+/// Revocation filters are held to the log too. Asked for its filters, the gateway logs their
+/// digests (a `revocation_filters` entry) before serving them; a phone applies filters only
+/// when a believed checkpoint includes the entry that states them, moving its checkpoint on
+/// to it. A list the log does not state (a filter without a logged revocation) or one that
+/// names no entry is refused, and the held filters stay. An operator that logs a false
+/// statement is caught by `log verify`, which rebuilds each statement's filters from the
+/// batches before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_filters_are_held_to_the_log() {
+    use healthpass_client::filters::{FilterLog, sync_filters};
+    use healthpass_client::sync::{SyncOptions, sync_with};
+    use healthpass_network::revocation::LoggedFilters;
+    use healthpass_trust::revocation::HashType;
+    let s = setup(0);
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = s.gateway(&dir, "a.db").await;
+    s.onboard_and_upload(&gateway).await;
+    submit(
+        &gateway,
+        ChangeKind::RevocationBatch,
+        "AT",
+        s.batch_cms(&[[7; 16]]),
+    )
+    .await;
+    let honest_url = serve_url(router(gateway.clone())).await;
+    let honest = GatewayClient::new(&honest_url, &ClientTls::default()).unwrap();
+    let options = SyncOptions {
+        exact_revocations: false,
+    };
+    let state = sync_with(&honest, &s.network, None, Timestamp::now(), options)
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(held(&state).size, 3);
+    let policy = s.network.log.as_ref().unwrap().policy().unwrap();
+    let note = state.log_checkpoint.clone().unwrap();
+    let log = FilterLog {
+        policy: &policy,
+        held: &note,
+        now: Timestamp::now(),
+    };
+    let none = std::collections::BTreeMap::new();
+    let synced = sync_filters(&honest, &none, Some(log)).await.unwrap();
+    assert_eq!(synced.filters.len(), 1);
+    let filter = &synced.filters.values().next().unwrap().filter;
+    assert!(filter.may_contain(HashType::Uci, &[7; 16]));
+    // The statement is entry 3, past the held checkpoint: the phone moved on to one with it.
+    let moved = Checkpoint::from_note(synced.log_checkpoint.as_deref().unwrap()).unwrap();
+    assert_eq!(moved.size, 4);
+    assert_eq!(gateway.checkpoint().0, 4);
+
+    // A list claiming the signer's filter is empty (the revocation left out): not the one
+    // the log states.
+    let hiding = serve(edited(
+        router(gateway.clone()),
+        Seen::default(),
+        |path, mut json| {
+            if path == "/revocation/filters" {
+                let bits = json["filters"][0]["universeBits"].as_u64().unwrap() as u8;
+                let empty =
+                    healthpass_trust::revocation_filter::RevocationFilter::from_entries(&[], bits);
+                json["filters"][0]["count"] = 0.into();
+                json["filters"][0]["digest"] = empty.digest_hex().into();
+            }
+            json
+        },
+    ))
+    .await;
+    let err = sync_filters(&hiding, &none, Some(log)).await.unwrap_err();
+    assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("log entry 3 does not state the revocation filters"),
+        "{err}"
+    );
+    // A list naming no entry.
+    let unlogged = serve(edited(
+        router(gateway.clone()),
+        Seen::default(),
+        |path, mut json| {
+            if path == "/revocation/filters" {
+                json.as_object_mut().unwrap().remove("logIndex");
+            }
+            json
+        },
+    ))
+    .await;
+    let err = sync_filters(&unlogged, &none, Some(log)).await.unwrap_err();
+    assert!(err.to_string().contains("its log does not hold"), "{err}");
+    // Asked again with nothing changed, the gateway logs nothing new.
+    sync_filters(&honest, &none, Some(log)).await.unwrap();
+    assert_eq!(gateway.checkpoint().0, 4);
+
+    // A dishonest operator logs a statement leaving the revoked hash out: the audit rebuilds
+    // the filters of the batches before it and names the entry.
+    let lie = LoggedFilters { filters: vec![] }.to_json();
+    submit(&gateway, ChangeKind::RevocationFilters, "", lie).await;
+    let network_file = dir.path().join("network.json");
+    std::fs::write(&network_file, serde_json::to_string(&s.network).unwrap()).unwrap();
+    let args: Vec<String> = [
+        "log",
+        "verify",
+        "--gateway",
+        &honest_url,
+        "--network",
+        network_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        healthpass(&args)
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("entry 4: revocation filters leave out signer"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("entry 3:"),
+        "the honest statement is not blamed: {stderr}"
+    );
+}
+
 /// The commands: a witness made with `log keygen --witness`, named in the network; `log
 /// witness` co-signs; `log verify` audits the whole log (entries, root, replay, served list
 /// and filters) and passes; against a proxy whose list hides the withdrawal, the audit fails
@@ -602,6 +744,12 @@ async fn witness_and_audit_commands() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(gateway)).await.unwrap() });
+    // Asked for its revocation filters, the gateway logs them (entry 3: none), before the
+    // witness co-signs.
+    let client = GatewayClient::new(&url, &ClientTls::default()).unwrap();
+    let filters = client.get("/revocation/filters", None).await.unwrap();
+    let filters: serde_json::Value = serde_json::from_slice(&filters.body).unwrap();
+    assert_eq!(filters["logIndex"], 3, "{filters}");
 
     let network = network_file.to_str().unwrap();
     let run = |args: Vec<String>| {
@@ -630,7 +778,7 @@ async fn witness_and_audit_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("co-signed gateway.test/log size 3"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("co-signed gateway.test/log size 4"));
 
     let audit_dir = dir.path().join("audit");
     let audit = |url: String| {
@@ -652,9 +800,9 @@ async fn witness_and_audit_commands() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("size 3"), "{stdout}");
+    assert!(stdout.contains("size 4"), "{stdout}");
     assert!(
-        stdout.contains("3 entries replayed (1 countries); trust list compared"),
+        stdout.contains("4 entries replayed (1 countries); trust list compared"),
         "{stdout}"
     );
     let audited = std::fs::read_to_string(audit_dir.join("audited-checkpoint.txt")).unwrap();
