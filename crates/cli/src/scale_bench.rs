@@ -328,6 +328,35 @@ pub fn log(args: LogBenchArgs) -> anyhow::Result<ExitCode> {
         n,
         root,
     )?;
+    // A verifier's sync: the frontier at the held size, then every entry since appended and
+    // the root compared with the checkpoint's (no proof per entry).
+    let half = n / 2;
+    let started = Instant::now();
+    let mut frontier = tree.frontier(half)?;
+    for i in half..n {
+        entry[..8].copy_from_slice(&i.to_be_bytes());
+        frontier.push(&entry);
+    }
+    let checked = started.elapsed();
+    anyhow::ensure!(
+        frontier.root() == root,
+        "the frontier's root is not the tree's"
+    );
+    let record = healthpass_network::log::LogRecord {
+        version: n,
+        kind: healthpass_network::log::ChangeKind::RevocationBatch,
+        country: "AT".into(),
+        accepted_at: jiff::Timestamp::from_second(1_800_000_000)?,
+        subject: "0123456789abcdef0123456789abcdef".into(),
+        body_sha256: [0xab; 32],
+    };
+    outln!(
+        "  a verifier's check of the {} entries since size {half}: {:.0} entries/s ({}); a revocation-batch entry is {} bytes",
+        n - half,
+        (n - half) as f64 / checked.as_secs_f64(),
+        secs(checked),
+        record.to_bytes().len()
+    );
     let signer = NoteSigner::generate("bench.example/log", NoteKeyKind::Ed25519)?;
     let text = healthpass_trust::tlog::Checkpoint {
         origin: "bench.example/log".into(),

@@ -410,13 +410,10 @@ async fn a_dropped_withdrawal_is_detected() {
 
     // The log kept, the list lying: a proxy that serves the honest gateway but removes the
     // withdrawal from the trust list.
-    let lying = edited(router(honest.clone()), Seen::default(), |path, mut json| {
-        if path == "/trustList" {
-            json["withdrawn"] = serde_json::json!([]);
-        }
-        json
-    });
-    let lying_client = serve(lying).await;
+    let lying_client = lying(&honest, "/trustList", |json| {
+        json["withdrawn"] = serde_json::json!([]);
+    })
+    .await;
     let err = sync_now(&lying_client, &s.network, Some(&before))
         .await
         .unwrap_err();
@@ -456,6 +453,26 @@ fn edited(
             axum::response::Response::from_parts(parts, axum::body::Body::from(body))
         }
     })
+}
+
+/// A gateway that lies in one JSON answer (the one at `path`, edited by `edit`) and keeps its
+/// log: a client of it.
+async fn lying(
+    gateway: &Arc<Gateway>,
+    path: &'static str,
+    edit: impl Fn(&mut serde_json::Value) + Clone + Send + Sync + 'static,
+) -> GatewayClient {
+    serve(edited(
+        router(gateway.clone()),
+        Seen::default(),
+        move |at, mut json| {
+            if at == path {
+                edit(&mut json);
+            }
+            json
+        },
+    ))
+    .await
 }
 
 /// Revocation through the log, and two more lies. A verifier syncs every entry since its
@@ -527,16 +544,9 @@ async fn revocation_batches_are_held_to_the_log() {
     );
 
     // The batch hidden from the revocation list: refused, naming the entry.
-    let hiding = serve(edited(
-        router(gateway.clone()),
-        Seen::default(),
-        |path, mut json| {
-            if path == "/revocation-list" {
-                json["batches"] = serde_json::json!([]);
-            }
-            json
-        },
-    ))
+    let hiding = lying(&gateway, "/revocation-list", |json| {
+        json["batches"] = serde_json::json!([]);
+    })
     .await;
     let err = sync_now(&hiding, &s.network, Some(&before))
         .await
@@ -550,19 +560,12 @@ async fn revocation_batches_are_held_to_the_log() {
 
     // An entry served other than signed (the upload naming another signer): the entries no
     // longer give the checkpoint's root.
-    let forging = serve(edited(
-        router(gateway.clone()),
-        Seen::default(),
-        |path, mut json| {
-            if path == "/log/entries" {
-                let entry = json["entries"][1].as_str().unwrap().to_owned();
-                let mut lines: Vec<String> = entry.split('\n').map(str::to_owned).collect();
-                lines[5] = lines[5].chars().rev().collect();
-                json["entries"][1] = lines.join("\n").into();
-            }
-            json
-        },
-    ))
+    let forging = lying(&gateway, "/log/entries", |json| {
+        let entry = json["entries"][1].as_str().unwrap().to_owned();
+        let mut lines: Vec<String> = entry.split('\n').map(str::to_owned).collect();
+        lines[5] = lines[5].chars().rev().collect();
+        json["entries"][1] = lines.join("\n").into();
+    })
     .await;
     let err = sync_now(&forging, &s.network, None).await.unwrap_err();
     assert!(
@@ -632,20 +635,12 @@ async fn revocation_filters_are_held_to_the_log() {
 
     // A list claiming the signer's filter is empty (the revocation left out): not the one
     // the log states.
-    let hiding = serve(edited(
-        router(gateway.clone()),
-        Seen::default(),
-        |path, mut json| {
-            if path == "/revocation/filters" {
-                let bits = json["filters"][0]["universeBits"].as_u64().unwrap() as u8;
-                let empty =
-                    healthpass_trust::revocation_filter::RevocationFilter::from_entries(&[], bits);
-                json["filters"][0]["count"] = 0.into();
-                json["filters"][0]["digest"] = empty.digest_hex().into();
-            }
-            json
-        },
-    ))
+    let hiding = lying(&gateway, "/revocation/filters", |json| {
+        let bits = json["filters"][0]["universeBits"].as_u64().unwrap() as u8;
+        let empty = healthpass_trust::revocation_filter::RevocationFilter::from_entries(&[], bits);
+        json["filters"][0]["count"] = 0.into();
+        json["filters"][0]["digest"] = empty.digest_hex().into();
+    })
     .await;
     let err = sync_filters(&hiding, &none, Some(log)).await.unwrap_err();
     assert!(matches!(err, SyncError::LogMismatch(_)), "{err}");
@@ -655,16 +650,9 @@ async fn revocation_filters_are_held_to_the_log() {
         "{err}"
     );
     // A list naming no entry.
-    let unlogged = serve(edited(
-        router(gateway.clone()),
-        Seen::default(),
-        |path, mut json| {
-            if path == "/revocation/filters" {
-                json.as_object_mut().unwrap().remove("logIndex");
-            }
-            json
-        },
-    ))
+    let unlogged = lying(&gateway, "/revocation/filters", |json| {
+        json.as_object_mut().unwrap().remove("logIndex");
+    })
     .await;
     let err = sync_filters(&unlogged, &none, Some(log)).await.unwrap_err();
     assert!(err.to_string().contains("its log does not hold"), "{err}");
