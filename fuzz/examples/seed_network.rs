@@ -228,7 +228,7 @@ fn main() {
         "trust-list-since-2",
         text!(&registry.trust_list_since(2)).as_bytes(),
     );
-    let mut after = registry.clone();
+    let mut after = fixture.registry();
     let withdrawal = signer
         .sign_at(&fixture.dsc_der, false, at(3))
         .expect("sign");
@@ -277,6 +277,7 @@ fn main() {
             .next(),
         rules: vec![String::from_utf8(fixture.committed_rule_json()).expect("JSON is UTF-8")],
         rejected: vec!["revocation batch 00 of DE: the country is not onboarded".into()],
+        log_checkpoint: None,
     };
     write(&json_dir, "trust-state", state.to_json().as_bytes());
     println!("seeded corpus/cms, corpus/network_json and corpus/gateway_prepare");
