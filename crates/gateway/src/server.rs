@@ -94,6 +94,8 @@ struct FilterCache {
     revocations_version: u64,
     built_at: Option<Timestamp>,
     by_kid: std::collections::BTreeMap<String, Arc<KeyFilter>>,
+    /// The log entry that states `by_kid`, once logged (cleared by a rebuild).
+    log_index: Option<u64>,
     /// Earlier filters of each kid, newest last.
     history: std::collections::BTreeMap<String, std::collections::VecDeque<Arc<KeyFilter>>>,
 }
@@ -454,7 +456,7 @@ impl Gateway {
     async fn filters(&self, now: Timestamp) -> PublishedFilters {
         let registry = self.registry.lock().await;
         let revocations_version = registry.revocations_version();
-        let infos = {
+        let (version, by_kid) = {
             let mut cache = self
                 .filters
                 .lock()
@@ -465,6 +467,14 @@ impl Gateway {
                 cache.revocations_version == revocations_version
                     && now.as_second() - t.as_second() < FILTER_REBUILD_SECONDS
             });
+            if fresh && let Some(index) = cache.log_index {
+                // The request path: served as built and logged, nothing compared.
+                return PublishedFilters {
+                    version: cache.version,
+                    log_index: Some(index),
+                    by_kid: cache.by_kid.clone(),
+                };
+            }
             if !fresh {
                 let revoked = registry.revoked_hashes(now);
                 cache.version = registry.version();
@@ -472,11 +482,15 @@ impl Gateway {
                 cache.rebuild(revoked);
                 cache.revocations_version = revocations_version;
                 cache.built_at = Some(now);
+                cache.log_index = None;
             } else {
                 drop(registry);
             }
-            filter_infos(&cache.by_kid)
+            (cache.version, cache.by_kid.clone())
         };
+        // What is logged is what this call serves (`by_kid`), even if another call rebuilds
+        // the cache meanwhile.
+        let infos = filter_infos(&by_kid);
         let mut registry = self.registry.lock().await;
         let log_index = match registry.logged_filters() {
             Some((index, logged)) if logged.filters == infos => Some(index),
@@ -512,14 +526,26 @@ impl Gateway {
                 }
             }
         };
-        let cache = self
-            .filters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(index) = log_index {
+            let mut cache = self
+                .filters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Only if the cache still holds what was logged.
+            if cache.by_kid.len() == by_kid.len()
+                && cache
+                    .by_kid
+                    .iter()
+                    .zip(&by_kid)
+                    .all(|((k1, f1), (k2, f2))| k1 == k2 && Arc::ptr_eq(f1, f2))
+            {
+                cache.log_index = Some(index);
+            }
+        }
         PublishedFilters {
-            version: cache.version,
+            version,
             log_index,
-            by_kid: cache.by_kid.clone(),
+            by_kid,
         }
     }
 
